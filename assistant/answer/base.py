@@ -1,0 +1,33 @@
+"""The answerer interface: retrieved chunks in, cited answer text out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from assistant.models import Citation, ScoredChunk
+
+ABSTAIN_TEXT = (
+    "Maaf, informasi tersebut tidak ada dalam dokumen yang saya miliki, sehingga saya tidak dapat menjawabnya "
+    "dengan pasti."
+)
+
+
+@dataclass
+class Draft:
+    """An answer before the facade adds ids and timings."""
+
+    text: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    conflict: bool = False
+    flags: list[str] = field(default_factory=list)
+    evidence: float = 0.0
+
+
+class Answerer:
+    """Base class: subclasses turn a question and ranked chunks into a :class:`Draft`."""
+
+    name = "base"
+
+    def answer(self, question: str, hits: list[ScoredChunk]) -> Draft:
+        raise NotImplementedError  # abstract

@@ -1,0 +1,238 @@
+"""Extractive answers: pick the sentences of the top chunks that answer the question, cite each one.
+
+Why extractive: on 2 cores no local LLM is both grounded and fast (see README), and an extractive answer can
+only say what the documents say. The pieces:
+
+* **Sentence scoring** — coverage of the question's content words (stemmed, weighted by rarity in the
+  retrieved chunks) in the sentence and its section heading, the retrieval rank of its chunk, and a bonus when
+  the sentence holds the kind of value the question asks for (a year for *kapan*, a number for *berapa* …).
+* **Abstention** — an evidence score from the best chunk's dense similarity and the share of the question's
+  content words the top chunks contain; below ``abstain_threshold`` (calibrated on the gold questions, see
+  ``evals/calibrate.py``) the assistant says it does not know. When the best sentence is itself a statement
+  that the documents do not know something, the answer says so too, with that sentence cited.
+* **Conflicts** — when strong sentences from different chunks give different values of the asked kind, or a
+  selected sentence says that sources differ, the answer is flagged and says so.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from assistant.answer.base import ABSTAIN_TEXT, Answerer, Draft
+from assistant.models import Citation, ScoredChunk
+from assistant.text import content_terms, fold, split_sentences, tokenize
+
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+_NUMBER = re.compile(r"\b\d[\d.,]*\b")
+_DATE_WORDS = re.compile(
+    r"\b(januari|februari|maret|april|mei|juni|juli|agustus|september|oktober|november|desember)\b", re.I)
+_UNKNOWN = re.compile(
+    r"belum ada informasi|tidak ada informasi|belum diketahui|tidak diketahui|belum diumumkan|tidak ditemukan|"
+    r"belum (?:ada )?(?:sumber|data) (?:resmi|yang)|tidak (?:ada|tersedia) (?:dalam )?(?:dokumen|sumber)|"
+    r"belum dapat dipastikan|tidak dapat dipastikan|belum terkonfirmasi|tidak terkonfirmasi", re.I)
+_CONFLICT = re.compile(
+    r"berbeda|tidak sama|tidak konsisten|selisih|bertentangan|versi lain|sumber lain menyebut|simpang siur|"
+    r"perbedaan angka|angka yang berbeda", re.I)
+_MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s+)")
+
+
+def question_type(question: str) -> str:
+    q = fold(question)
+    if re.search(r"\b(kapan|tahun berapa|tanggal berapa|sejak kapan|bulan apa|tgl|thn)\b", q):
+        return "date"
+    if re.search(r"\b(berapa|jumlah|berapakah|brp|banyak)\b", q):
+        return "number"
+    if re.search(r"\b(siapa|siapakah|sapa)\b", q):
+        return "person"
+    if re.search(r"\b(di ?mana|dimanakah|kota apa|mana saja|tempat)\b", q):
+        return "place"
+    return "general"
+
+
+def _has_type(sentence: str, qtype: str) -> bool:
+    if qtype == "date":
+        return bool(_YEAR.search(sentence) or _DATE_WORDS.search(sentence))
+    if qtype == "number":
+        return bool(_NUMBER.search(sentence))
+    if qtype in ("person", "place"):
+        return bool(re.search(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+", sentence))
+    return False
+
+
+def _values(sentence: str, qtype: str) -> set[str]:
+    if qtype == "date":
+        return set(_YEAR.findall(sentence))
+    if qtype == "number":
+        return {v.rstrip(".,") for v in _NUMBER.findall(sentence) if not _YEAR.fullmatch(v.rstrip(".,"))}
+    return set()
+
+
+def clean_sentence(text: str) -> str:
+    """Drop Markdown list/heading markers and emphasis so a quote reads as prose."""
+    text = _MARKUP.sub("", text)
+    text = text.replace("**", "").replace("__", "").replace("`", "")
+    return " ".join(text.split())
+
+
+@dataclass
+class _Candidate:
+    hit_rank: int
+    position: int
+    text: str
+    score: float
+    hit: ScoredChunk
+
+
+class ExtractiveAnswerer(Answerer):
+    """Default answerer: no LLM, every sentence is a quote with a citation."""
+
+    name = "extractive"
+
+    def __init__(self, max_sentences: int = 3, context_chunks: int = 4, abstain_threshold: float = 0.35) -> None:
+        self.max_sentences = max_sentences
+        self.context_chunks = context_chunks
+        self.abstain_threshold = abstain_threshold
+
+    # -- evidence --------------------------------------------------------------------------------------
+    @staticmethod
+    def evidence(question: str, hits: list[ScoredChunk]) -> float:
+        """How well the retrieved chunks cover the question, in [0, 1]; the abstain decision uses it.
+
+        Half from the best dense similarity (mapped from e5's compressed cosine range) and half from the
+        share of the question's content words found in the best three chunks (with their headings).
+        """
+        if not hits:
+            return 0.0
+        q = content_terms(question)
+        best_dense = max((h.dense for h in hits[:3] if h.dense is not None), default=None)
+        cover = 0.0
+        if q:
+            for h in hits[:3]:
+                terms = set(tokenize(f"{h.chunk.title} {h.chunk.section} {h.chunk.text}"))
+                cover = max(cover, len(q & terms) / len(q))
+        if best_dense is None:  # BM25-only mode: lexical evidence alone
+            return cover
+        dense_part = min(1.0, max(0.0, (best_dense - 0.75) / 0.15))
+        return 0.5 * dense_part + 0.5 * cover
+
+    # -- answering -------------------------------------------------------------------------------------
+    def answer(self, question: str, hits: list[ScoredChunk]) -> Draft:
+        evidence = self.evidence(question, hits)
+        if not hits or evidence < self.abstain_threshold:
+            return Draft(ABSTAIN_TEXT, abstained=True, evidence=evidence, flags=["weak_evidence"])
+        cands = self._candidates(question, hits[: self.context_chunks])
+        if not cands:
+            return Draft(ABSTAIN_TEXT, abstained=True, evidence=evidence, flags=["no_sentence"])
+        chosen = self._select(cands)
+        qtype = question_type(question)
+
+        # Number the cited chunks in order of first use.
+        chosen.sort(key=lambda c: (c.hit_rank, c.position))
+        numbers: dict[str, int] = {}
+        citations: list[Citation] = []
+        quotes: dict[str, list[str]] = {}
+        parts: list[str] = []
+        for c in chosen:
+            cid = c.hit.chunk.chunk_id
+            if cid not in numbers:
+                numbers[cid] = len(numbers) + 1
+                quotes[cid] = []
+                ch = c.hit.chunk
+                citations.append(Citation(n=numbers[cid], doc_id=ch.doc_id, title=ch.title, section=ch.section,
+                                          url=ch.url, date=ch.date, chunk_id=cid))
+            quotes[cid].append(c.text)
+            parts.append(f"{c.text} [{numbers[cid]}]")
+        for cit in citations:
+            cit.quote = " ".join(quotes[cit.chunk_id])
+
+        conflict, note = self._conflict(qtype, chosen, cands, numbers)
+        best = max(chosen, key=lambda c: c.score)
+        unknown = bool(_UNKNOWN.search(best.text))
+        text = " ".join(parts)
+        flags: list[str] = []
+        if unknown:
+            text = "Dokumen yang saya miliki tidak memuat informasi pasti tentang hal ini. " + text
+            flags.append("documents_say_unknown")
+        if note:
+            text += " " + note
+        if conflict:
+            flags.append("conflict")
+        return Draft(text, abstained=unknown, citations=citations, conflict=conflict, flags=flags,
+                     evidence=evidence)
+
+    def _candidates(self, question: str, hits: list[ScoredChunk]) -> list[_Candidate]:
+        q_terms = content_terms(question)
+        qtype = question_type(question)
+        # Rarer question words weigh more (idf over the retrieved chunks).
+        docs_terms = [set(tokenize(h.chunk.text)) for h in hits]
+        weight = {t: 1.0 + math.log((1 + len(hits)) / (1 + sum(t in d for d in docs_terms))) for t in q_terms}
+        total = sum(weight.values()) or 1.0
+        top_score = hits[0].score or 1.0
+        out: list[_Candidate] = []
+        for rank, h in enumerate(hits):
+            head_terms = set(tokenize(f"{h.chunk.title} {h.chunk.section}"))
+            head_cover = sum(weight[t] for t in q_terms & head_terms) / total
+            rank_prior = max(0.0, h.score / top_score) if top_score > 0 else 0.0
+            for pos, (a, b) in enumerate(split_sentences(h.chunk.text)):
+                raw = h.chunk.text[a:b]
+                if raw.lstrip().startswith("#"):
+                    continue
+                text = clean_sentence(raw)
+                if len(text.split()) < 4:
+                    continue
+                terms = set(tokenize(text))
+                cover = sum(weight[t] for t in q_terms & terms) / total
+                score = 0.55 * cover + 0.15 * head_cover + 0.2 * rank_prior + 0.02 * (pos == 0)
+                if qtype != "general" and _has_type(text, qtype):
+                    score += 0.12
+                if _CONFLICT.search(text) and cover > 0:
+                    score += 0.04
+                out.append(_Candidate(rank, pos, text, score, h))
+        return out
+
+    def _select(self, cands: list[_Candidate]) -> list[_Candidate]:
+        ranked = sorted(cands, key=lambda c: c.score, reverse=True)
+        best = ranked[0]
+        chosen = [best]
+        seen = [set(tokenize(best.text, stemming=False))]
+        for c in ranked[1:]:
+            if len(chosen) >= self.max_sentences:
+                break
+            if c.score < 0.75 * best.score:
+                break
+            toks = set(tokenize(c.text, stemming=False))
+            if any(len(toks & s) / max(1, len(toks | s)) > 0.6 for s in seen):
+                continue
+            chosen.append(c)
+            seen.append(toks)
+        return chosen
+
+    def _conflict(self, qtype: str, chosen: list[_Candidate], cands: list[_Candidate],
+                  numbers: dict[str, int]) -> tuple[bool, str]:
+        """Detect disagreement between sources; return (flag, note to append)."""
+        if any(_CONFLICT.search(c.text) for c in chosen):
+            return True, ""
+        if qtype not in ("date", "number"):
+            return False, ""
+        best = max(c.score for c in chosen)
+        strong = [c for c in sorted(cands, key=lambda c: c.score, reverse=True) if c.score >= 0.8 * best][:4]
+        by_chunk: dict[str, tuple[_Candidate, set[str]]] = {}
+        for c in strong:
+            vals = _values(c.text, qtype)
+            if vals and c.hit.chunk.chunk_id not in by_chunk:
+                by_chunk[c.hit.chunk.chunk_id] = (c, vals)
+        items = list(by_chunk.values())
+        for i in range(len(items)):
+            for j in range(i + 1, len(items)):
+                (ci, vi), (cj, vj) = items[i], items[j]
+                if ci.hit.chunk.doc_id == cj.hit.chunk.doc_id and ci.hit.chunk.section == cj.hit.chunk.section:
+                    continue
+                if not (vi & vj) and len(vi) == 1 and len(vj) == 1:
+                    ni, nj = numbers.get(ci.hit.chunk.chunk_id), numbers.get(cj.hit.chunk.chunk_id)
+                    if ni and nj:
+                        return True, (f"Catatan: sumber-sumber yang ditemukan menyebut nilai yang berbeda "
+                                      f"({next(iter(vi))} [{ni}] dan {next(iter(vj))} [{nj}]); periksa sumber "
+                                      f"aslinya sebelum mengutip.")
+        return False, ""

@@ -1,0 +1,181 @@
+"""The ``Assistant`` facade: the one object the CLI, the API and the bot talk to.
+
+It builds the heavy parts once (embedder, vector store, index generation) and shares them; adapters never
+load models or indexes themselves. ``ask`` = validate → rewrite follow-up → retrieve → answer → remember.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from assistant.answer import Answerer, ExtractiveAnswerer
+from assistant.chunking import Chunker
+from assistant.config import Settings, get_settings
+from assistant.conversation import ConversationStore, RuleRewriter, Turn
+from assistant.embeddings import CachedEmbeddings, build_embedder
+from assistant.indexer import Indexer, ProgressFn
+from assistant.models import Answer, Filters, IngestReport, ScoredChunk, SearchHit, SearchResponse
+from assistant.retrieval import Retriever, build_fusion
+from assistant.store import Generation, GenerationStore, VectorStore, collection_name
+
+
+class InvalidQuestion(ValueError):
+    """The question is empty or too long; the message is Indonesian and safe to show to users."""
+
+
+class Assistant:
+    """Ask, search and ingest over one index. Thread-safe for concurrent ``ask``/``search`` calls."""
+
+    def __init__(self, settings: Settings | None = None, embedder: CachedEmbeddings | None = None,
+                 answerer: Answerer | None = None) -> None:
+        self.settings = settings or get_settings()
+        s = self.settings
+        self.embedder = embedder or build_embedder(s)
+        name = collection_name(s.collection_prefix, self.embedder.model_name, self.embedder.dim)
+        self.vectors = VectorStore(Path(s.index_dir), name, self.embedder.model_name, self.embedder.dim,
+                                   host=s.chroma_host, port=s.chroma_port)
+        self.generations = GenerationStore(Path(s.index_dir), name)
+        self.indexer = Indexer(self.embedder, self.vectors, self.generations,
+                               Chunker(s.chunk_size, s.chunk_overlap), s.max_file_bytes)
+        self.retriever = Retriever(self.embedder, self.vectors, self.generation, mode=s.retrieval_mode,
+                                   fusion=build_fusion("weighted", s.bm25_weight), candidates=s.candidates,
+                                   dedup_threshold=s.dedup_threshold)
+        self.answerer = answerer or ExtractiveAnswerer(s.answer_max_sentences, s.answer_context_chunks,
+                                                       s.abstain_threshold)
+        self.conversations = ConversationStore(Path(s.index_dir) / "conversations.sqlite",
+                                               s.conversation_max_turns, s.conversation_ttl_seconds)
+        self._gen: Generation | None = None
+        self._gen_stamp: float = -1
+        self._gen_lock = threading.Lock()
+        self._rewriter = RuleRewriter()
+
+    # -- index state -----------------------------------------------------------------------------------
+    def generation(self) -> Generation:
+        """The current published generation, reloaded when another process publishes a new one."""
+        stamp = self.generations.pointer_stamp()
+        if self._gen is None or stamp != self._gen_stamp:
+            with self._gen_lock:
+                if self._gen is None or stamp != self._gen_stamp:
+                    self._gen = self.generations.load()
+                    self._gen_stamp = stamp
+                    self._rewriter = RuleRewriter(_known_entities(self._gen))
+        return self._gen
+
+    def status(self) -> dict[str, Any]:
+        gen = self.generation()
+        return {"generation": gen.name, "chunks": len(gen.chunks),
+                "documents": len({c.doc_id for c in gen.chunks}), "collection": self.vectors.name,
+                "embedding_model": self.embedder.model_name, "dim": self.embedder.dim,
+                "store": "http" if self.settings.chroma_host else "embedded"}
+
+    def documents(self) -> list[dict[str, Any]]:
+        gen = self.generation()
+        return [{"doc_id": v["doc_id"], "title": v.get("title", ""), "topic": v.get("topic", ""), "path": k,
+                 "chunks": len(v["chunk_ids"]), "indexed_at": v.get("indexed_at")}
+                for k, v in sorted(gen.manifest.get("files", {}).items(), key=lambda kv: kv[1]["doc_id"])]
+
+    def is_stale(self, roots: Iterable[Path] | None = None) -> bool:
+        """True when files under ``roots`` differ from what the current generation indexed."""
+        from assistant.documents import iter_source_files
+
+        roots = [Path(r).resolve() for r in (roots or [self.settings.corpus_dir])]
+        files = self.generation().manifest.get("files", {})
+        seen = set()
+        for p in iter_source_files(roots):
+            key = str(p.resolve())
+            seen.add(key)
+            entry = files.get(key)
+            if entry is None or entry.get("size") not in (None, p.stat().st_size):
+                return True
+        under = {k for k in files if any(Path(k).is_relative_to(r) for r in roots)}
+        return bool(under - seen) or not files
+
+    # -- writing ---------------------------------------------------------------------------------------
+    def ingest(self, paths: Iterable[Path] | None = None, progress: ProgressFn | None = None) -> IngestReport:
+        roots = list(paths) if paths else [Path(self.settings.corpus_dir)]
+        report = self.indexer.ingest(roots, progress)
+        self.generation()
+        return report
+
+    def remove_document(self, doc_id: str) -> IngestReport:
+        report = self.indexer.remove_documents({doc_id})
+        self.generation()
+        return report
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def validate_question(self, question: str) -> str:
+        q = " ".join((question or "").split())
+        if not q:
+            raise InvalidQuestion("Pertanyaan tidak boleh kosong.")
+        if len(q) > self.settings.max_question_chars:
+            raise InvalidQuestion(
+                f"Pertanyaan terlalu panjang ({len(q)} karakter; maksimum {self.settings.max_question_chars}).")
+        return q
+
+    def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None,
+                 timings: dict[str, float] | None = None) -> list[ScoredChunk]:
+        return self.retriever.retrieve(query, k or self.settings.top_k, filters, timings)
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> SearchResponse:
+        q = self.validate_question(query)
+        t = time.perf_counter()
+        timings: dict[str, float] = {}
+        hits = self.retrieve(q, k, filters, timings)
+        timings["total"] = round((time.perf_counter() - t) * 1000, 2)
+        return SearchResponse(results=[_hit(h) for h in hits], timings_ms=timings)
+
+    def ask(self, question: str, conversation_id: str | None = None, filters: Filters | None = None,
+            remember: bool = True) -> Answer:
+        t0 = time.perf_counter()
+        q = self.validate_question(question)
+        history = self.conversations.history(conversation_id) if conversation_id else []
+        self.generation()
+        standalone = self._rewriter.rewrite(q, history)
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        hits = self.retrieve(standalone, None, filters, timings)
+        timings["retrieve"] = round((time.perf_counter() - t) * 1000, 2)
+        t = time.perf_counter()
+        draft = self.answerer.answer(standalone, hits)
+        timings["answer"] = round((time.perf_counter() - t) * 1000, 2)
+        timings["total"] = round((time.perf_counter() - t0) * 1000, 2)
+        answer = Answer(
+            answer=draft.text, abstained=draft.abstained, citations=draft.citations, timings_ms=timings,
+            answer_id=uuid.uuid4().hex, conversation_id=conversation_id, question=q, standalone_question=standalone,
+            conflict=draft.conflict, flags=draft.flags, retrieved=[h.chunk.chunk_id for h in hits],
+        )
+        if remember:
+            if answer.conversation_id is None:
+                answer.conversation_id = ConversationStore.new_id()
+            self.conversations.append(answer.conversation_id, Turn(
+                q, standalone, answer.answer, answer.answer_id, [c.model_dump() for c in answer.citations],
+                time.time()))
+        return answer
+
+    def close(self) -> None:
+        self.conversations.close()
+        self.embedder.close()
+
+
+def _hit(h: ScoredChunk) -> SearchHit:
+    c = h.chunk
+    return SearchHit(chunk_id=c.chunk_id, doc_id=c.doc_id, title=c.title, section=c.section, url=c.url, date=c.date,
+                     topic=c.topic, score=round(h.score, 5), dense_score=None if h.dense is None else round(h.dense, 5),
+                     bm25_score=None if h.bm25 is None else round(h.bm25, 4), text=c.text)
+
+
+def _known_entities(gen: Generation) -> set[str]:
+    """Names the corpus writes capitalised mid-sentence (cities, programmes): lets the rewriter spot them in
+    lower-case user text such as "kalau bandung?"."""
+    counts: Counter[str] = Counter()
+    for c in gen.chunks[:20000]:
+        for m in re.finditer(r"(?<=[a-z,] )([A-Z][a-z]{3,})", c.text):
+            counts[m.group(1)] += 1
+    return {w for w, n in counts.items() if n >= 2}

@@ -1,0 +1,169 @@
+"""Ingest: files → documents → chunks → (cached) embeddings → Chroma + BM25 → a new published generation.
+
+Incremental by construction: chunk ids are content hashes, so only chunks whose id is not yet in Chroma are
+embedded (and the embedding cache makes even those free if the text was ever embedded before). Files whose
+bytes did not change are not even re-chunked. Chunks of removed or changed files leave the new generation and
+are deleted from Chroma after the switch. Ingest is scoped to the given roots: files ingested from *other*
+folders (e.g. uploads) are kept.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from assistant.chunking import Chunker
+from assistant.documents import LoadError, iter_source_files, load_file
+from assistant.embeddings import CachedEmbeddings
+from assistant.models import Chunk, IngestReport, SkippedFile
+from assistant.store import BM25Index, Generation, GenerationStore, VectorStore
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+class Indexer:
+    """Keeps the vector store and the generation folder in step with the source files."""
+
+    def __init__(self, embedder: CachedEmbeddings, vectors: VectorStore, generations: GenerationStore,
+                 chunker: Chunker, max_file_bytes: int) -> None:
+        self.embedder = embedder
+        self.vectors = vectors
+        self.generations = generations
+        self.chunker = chunker
+        self.max_file_bytes = max_file_bytes
+
+    def _chunk_settings(self) -> dict[str, Any]:
+        sp = self.chunker.splitter
+        return {"chunk_size": sp._chunk_size, "chunk_overlap": sp._chunk_overlap, "version": 1}
+
+    def ingest(self, roots: Iterable[Path], progress: ProgressFn | None = None, *,
+               remove_missing: bool = True) -> IngestReport:
+        """Sync the index with the files under ``roots``; return what changed and what was skipped."""
+        t0 = time.perf_counter()
+        roots = [Path(r).resolve() for r in roots]
+        report = IngestReport()
+        with self.generations.writer_lock():
+            old = self.generations.load()
+            old_files: dict[str, Any] = old.manifest.get("files", {})
+            same_settings = old.manifest.get("settings") == self._chunk_settings()
+            by_id_old = {c.chunk_id: c for c in old.chunks}
+
+            new_files: dict[str, Any] = {}
+            new_chunks: list[Chunk] = []
+            seen_docs: dict[str, str] = {}
+            paths = list(iter_source_files(roots))
+            for i, path in enumerate(paths, 1):
+                key = str(path.resolve())
+                report.files += 1
+                if progress:
+                    progress("files", i, len(paths))
+                try:
+                    doc = load_file(path, max_bytes=self.max_file_bytes)
+                except LoadError as exc:
+                    report.skipped.append(SkippedFile(path=str(path), reason=str(exc)))
+                    continue
+                if doc.doc_id in seen_docs:
+                    report.skipped.append(SkippedFile(
+                        path=str(path), reason=f"id dokumen '{doc.doc_id}' sudah dipakai oleh {seen_docs[doc.doc_id]}"))
+                    continue
+                seen_docs[doc.doc_id] = str(path)
+                prev = old_files.get(key)
+                if prev and same_settings and prev["hash"] == doc.file_hash and all(
+                        cid in by_id_old for cid in prev["chunk_ids"]):
+                    chunks = [by_id_old[cid] for cid in prev["chunk_ids"]]
+                else:
+                    chunks = self.chunker.split(doc)
+                if not chunks:
+                    report.skipped.append(SkippedFile(path=str(path), reason="tidak ada teks yang dapat diindeks"))
+                    continue
+                report.documents += 1
+                new_files[key] = {"hash": doc.file_hash, "doc_id": doc.doc_id, "title": doc.title,
+                                  "topic": doc.topic, "chunk_ids": [c.chunk_id for c in chunks],
+                                  "indexed_at": time.time()}
+                new_chunks.extend(chunks)
+
+            # Files outside the given roots stay as they are (they came from another folder or an upload).
+            for key, entry in old_files.items():
+                inside = any(_is_under(Path(key), r) for r in roots)
+                if key in new_files or (inside and remove_missing):
+                    continue
+                if entry["doc_id"] in seen_docs:
+                    continue
+                kept = [by_id_old[c] for c in entry["chunk_ids"] if c in by_id_old]
+                new_files[key] = entry
+                new_chunks.extend(kept)
+
+            return self._commit(old, new_files, new_chunks, report, t0, progress)
+
+    def remove_documents(self, doc_ids: set[str]) -> IngestReport:
+        """Drop whole documents (e.g. ``DELETE /v1/documents/{id}``) and publish the result."""
+        t0 = time.perf_counter()
+        report = IngestReport()
+        with self.generations.writer_lock():
+            old = self.generations.load()
+            by_id_old = {c.chunk_id: c for c in old.chunks}
+            new_files = {k: v for k, v in old.manifest.get("files", {}).items() if v["doc_id"] not in doc_ids}
+            new_chunks = [by_id_old[c] for v in new_files.values() for c in v["chunk_ids"] if c in by_id_old]
+            return self._commit(old, new_files, new_chunks, report, t0, None)
+
+    def _commit(self, old: Generation, new_files: dict[str, Any], new_chunks: list[Chunk], report: IngestReport,
+                t0: float, progress: ProgressFn | None) -> IngestReport:
+        # De-duplicate identical chunk ids (the same text at the same place cannot occur twice in one doc).
+        uniq: dict[str, Chunk] = {}
+        for c in new_chunks:
+            uniq.setdefault(c.chunk_id, c)
+        new_chunks = list(uniq.values())
+        old_ids = set(old.ids)
+        new_ids = set(uniq)
+        old_doc_ids = {c.doc_id for c in old.chunks}
+        for c in new_chunks:
+            if c.chunk_id in old_ids:
+                report.chunks_unchanged += 1
+            elif c.doc_id in old_doc_ids:
+                report.chunks_updated += 1
+            else:
+                report.chunks_added += 1
+        report.chunks_removed = len(old_ids - new_ids)
+
+        # Vectors: only ids Chroma does not hold yet need (cached) embedding.
+        in_store = self.vectors.existing(sorted(new_ids - old_ids)) | (old_ids & new_ids)
+        missing = [c for c in new_chunks if c.chunk_id not in in_store]
+        if missing:
+            done = [0]
+
+            def step(n: int) -> None:
+                done[0] += n
+                if progress:
+                    progress("embed", done[0], len(missing))
+
+            before = self.embedder.misses
+            vecs = self.embedder.embed_documents_np([c.embed_text for c in missing], progress=step)
+            report.embedded = self.embedder.misses - before
+            self.vectors.upsert(missing, vecs)
+
+        if new_ids != old_ids or not old.name or old.manifest.get("files") != new_files:
+            if progress:
+                progress("bm25", 0, 1)
+            bm25 = BM25Index.build([c.embed_text for c in new_chunks])
+            manifest = {"files": new_files, "settings": self._chunk_settings(),
+                        "embedding_model": self.embedder.model_name, "dim": self.embedder.dim}
+            report.generation = self.generations.publish(new_chunks, manifest, bm25)
+        else:
+            report.generation = old.name
+        # Garbage: anything in Chroma that the published generation does not use (replaced chunks, or vectors
+        # left by an ingest that was killed half-way).
+        stale = self.vectors.all_ids() - new_ids
+        if stale:
+            self.vectors.delete(sorted(stale))
+        report.seconds = round(time.perf_counter() - t0, 3)
+        return report
+
+
+def _is_under(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return path == root

@@ -1,0 +1,322 @@
+"""Persistence: the Chroma vector collection, the BM25 index, and atomic index generations.
+
+How readers never see a half-built index
+----------------------------------------
+An ingest writes vectors into Chroma first (ids are content hashes, so re-writing is harmless), then writes a
+complete *generation* folder (chunk texts and metadata, the BM25 index, the file manifest) and only then
+switches the ``CURRENT`` pointer with an atomic ``os.replace``. Readers load whatever ``CURRENT`` names and
+accept from Chroma only ids that belong to that generation; vectors of a crashed or still-running ingest are
+therefore invisible, and the next ingest deletes them. Old generation folders are pruned after the switch.
+
+Chroma runs embedded (``PersistentClient`` under ``index/chroma``) or as a ``chroma run`` server
+(``CHROMA_HOST``/``CHROMA_PORT``). The collection name carries the embedding model and dimension, so a model
+change creates a new collection and vectors of two models are never mixed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.models import Chunk, Filters
+from assistant.text import tokenize
+
+
+class StoreUnavailable(RuntimeError):
+    """The vector store cannot be reached (e.g. the ``chroma run`` server is down)."""
+
+
+def collection_name(prefix: str, model_name: str, dim: int) -> str:
+    slug = re.sub(r"[^a-zA-Z0-9]+", "-", model_name.lower()).strip("-")
+    return f"{prefix}-{slug}-{dim}"[:60].strip("-")
+
+
+class VectorStore:
+    """A Chroma collection tied to one embedding model (vectors are always passed explicitly)."""
+
+    def __init__(self, index_dir: Path, name: str, model_name: str, dim: int, host: str | None = None,
+                 port: int = 8000) -> None:
+        self.name = name
+        self.model_name = model_name
+        self.dim = dim
+        self.host = host
+        self.port = port
+        self.index_dir = Path(index_dir)
+        self._client: Any = None
+        self._col: Any = None
+
+    def _collection(self):
+        if self._col is not None:
+            return self._col
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        cs = ChromaSettings(anonymized_telemetry=False)
+        try:
+            if self.host:
+                self._client = chromadb.HttpClient(host=self.host, port=self.port, settings=cs)
+            else:
+                self.index_dir.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(self.index_dir / "chroma"), settings=cs)
+            # embedding_function=None: we always pass vectors, so Chroma never tries to download its default model.
+            self._col = self._client.get_or_create_collection(
+                self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embedding_model": self.model_name, "dim": self.dim},
+            )
+        except Exception as exc:
+            self._client = self._col = None
+            raise StoreUnavailable(f"vector store unavailable: {exc}") from exc
+        meta = self._col.metadata or {}
+        if meta.get("embedding_model") not in (None, self.model_name) or int(meta.get("dim", self.dim)) != self.dim:
+            raise RuntimeError(f"collection {self.name} belongs to {meta}, not {self.model_name}/{self.dim}")
+        return self._col
+
+    def _call(self, fn, *args, **kwargs):
+        try:
+            return fn(self._collection(), *args, **kwargs)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if self.host and _is_connection_error(exc):
+                self._col = None  # reconnect on the next call: the server may come back
+                raise StoreUnavailable(f"vector store unavailable: {exc}") from exc
+            raise
+
+    def heartbeat(self) -> bool:
+        try:
+            self._collection()
+            self._client.heartbeat()
+            return True
+        except Exception:
+            self._col = None
+            return False
+
+    def count(self) -> int:
+        return self._call(lambda c: c.count())
+
+    def existing(self, ids: list[str]) -> set[str]:
+        out: set[str] = set()
+        for s in range(0, len(ids), 5000):
+            part = ids[s : s + 5000]
+            res = self._call(lambda c, p=part: c.get(ids=p, include=[]))
+            out.update(res["ids"])
+        return out
+
+    def all_ids(self) -> set[str]:
+        out: set[str] = set()
+        offset = 0
+        while True:
+            res = self._call(lambda c, o=offset: c.get(include=[], limit=10000, offset=o))
+            if not res["ids"]:
+                return out
+            out.update(res["ids"])
+            offset += len(res["ids"])
+
+    def upsert(self, chunks: list[Chunk], vectors: np.ndarray, batch: int = 2000) -> None:
+        for s in range(0, len(chunks), batch):
+            part = chunks[s : s + batch]
+            vecs = vectors[s : s + batch]
+            self._call(lambda c, p=part, v=vecs: c.upsert(
+                ids=[ch.chunk_id for ch in p], embeddings=v, metadatas=[ch.metadata() for ch in p]))
+
+    def delete(self, ids: list[str]) -> None:
+        for s in range(0, len(ids), 5000):
+            part = ids[s : s + 5000]
+            self._call(lambda c, p=part: c.delete(ids=p))
+
+    def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """Nearest ids with cosine similarity (1 - cosine distance)."""
+        res = self._call(lambda c: c.query(query_embeddings=[vector], n_results=max(1, n), where=where or None,
+                                           include=["distances"]))
+        return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(w in text for w in ("connect", "timeout", "refused", "unavailable", "remoteprotocol", "502", "503"))
+
+
+class BM25Index:
+    """bm25s over Indonesian tokens (Sastrawi stems, stop-words removed)."""
+
+    def __init__(self, model: Any = None) -> None:
+        self.model = model
+        self._vocab: dict[str, int] = dict(getattr(model, "vocab_dict", None) or {}) if model is not None else {}
+
+    @classmethod
+    def build(cls, texts: list[str]) -> BM25Index:
+        import bm25s
+
+        model = bm25s.BM25(k1=1.2, b=0.75)
+        corpus_tokens = [tokenize(t) or ["_kosong_"] for t in texts]
+        if texts:
+            model.index(corpus_tokens, show_progress=False)
+        return cls(model if texts else None)
+
+    def save(self, folder: Path) -> None:
+        if self.model is not None:
+            self.model.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> BM25Index:
+        import bm25s
+
+        if not (folder / "params.index.json").exists():
+            return cls(None)
+        return cls(bm25s.BM25.load(str(folder), mmap=False, show_progress=False, verbosity=0))
+
+    def scores(self, query: str) -> np.ndarray | None:
+        """BM25 score of every chunk (same order as the generation), or None for an empty/unknown query."""
+        if self.model is None:
+            return None
+        toks = [t for t in tokenize(query) if t in self._vocab]
+        if not toks:
+            return None
+        return np.asarray(self.model.get_scores(toks), dtype=np.float32)
+
+
+@dataclass
+class Generation:
+    """One complete, immutable index state as readers see it."""
+
+    name: str
+    chunks: list[Chunk]
+    bm25: BM25Index
+    manifest: dict[str, Any]
+    ids: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.ids = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+
+    @classmethod
+    def empty(cls) -> Generation:
+        return cls("", [], BM25Index(None), {"files": {}, "settings": {}})
+
+    def matching(self, filters: Filters | None) -> np.ndarray | None:
+        """Boolean mask of chunks allowed by the filters (None = all)."""
+        if filters is None or filters.is_empty():
+            return None
+        return np.array([filters.matches(c.metadata()) for c in self.chunks], dtype=bool)
+
+
+class GenerationStore:
+    """The folder of generations for one collection, with the atomic ``CURRENT`` pointer and a writer lock."""
+
+    KEEP = 2
+
+    def __init__(self, index_dir: Path, collection: str) -> None:
+        self.root = Path(index_dir) / "state" / collection
+        self.gens = self.root / "generations"
+        self.pointer = self.root / "CURRENT"
+
+    def current_name(self) -> str:
+        try:
+            return json.loads(self.pointer.read_text())["generation"]
+        except (FileNotFoundError, json.JSONDecodeError, KeyError):
+            return ""
+
+    def pointer_stamp(self) -> float:
+        """Cheap change detector for readers: the pointer's mtime."""
+        try:
+            return self.pointer.stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
+    def load(self) -> Generation:
+        for _ in range(3):  # the pointer may move (and old folders be pruned) while we read: retry
+            name = self.current_name()
+            if not name:
+                return Generation.empty()
+            folder = self.gens / name
+            try:
+                with open(folder / "chunks.jsonl", encoding="utf-8") as fh:
+                    chunks = [Chunk.from_dict(json.loads(line)) for line in fh]
+                manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+                bm25 = BM25Index.load(folder / "bm25")
+                return Generation(name, chunks, bm25, manifest)
+            except FileNotFoundError:
+                time.sleep(0.05)
+        raise RuntimeError("index generation could not be loaded")
+
+    def publish(self, chunks: list[Chunk], manifest: dict[str, Any], bm25: BM25Index) -> str:
+        """Write a complete generation, then switch ``CURRENT`` to it atomically."""
+        self.gens.mkdir(parents=True, exist_ok=True)
+        name = time.strftime("g%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        tmp = self.gens / (name + ".tmp")
+        tmp.mkdir()
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
+            for c in chunks:
+                fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+        (tmp / "bm25").mkdir()
+        bm25.save(tmp / "bm25")
+        _fsync_tree(tmp)
+        os.replace(tmp, self.gens / name)
+        ptr_tmp = self.root / f"CURRENT.{uuid.uuid4().hex[:6]}.tmp"
+        ptr_tmp.write_text(json.dumps({"generation": name, "chunks": len(chunks), "published": time.time()}))
+        with open(ptr_tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(ptr_tmp, self.pointer)
+        _fsync_dir(self.root)
+        self.prune(keep_also=name)
+        return name
+
+    def prune(self, keep_also: str = "") -> None:
+        """Remove unfinished (*.tmp) folders and all but the newest finished generations."""
+        if not self.gens.exists():
+            return
+        current = self.current_name()
+        finished = sorted(p for p in self.gens.iterdir() if p.is_dir() and not p.name.endswith(".tmp"))
+        keep = {p.name for p in finished[-self.KEEP:]} | {current, keep_also}
+        for p in self.gens.iterdir():
+            if p.name not in keep:
+                shutil.rmtree(p, ignore_errors=True)
+        for p in self.root.glob("CURRENT.*.tmp"):
+            p.unlink(missing_ok=True)
+
+    @contextmanager
+    def writer_lock(self, timeout: float = 600.0) -> Iterator[None]:
+        """One writer at a time per collection (across processes)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "ingest.lock", "a+") as fh:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("another ingest holds the index lock") from None
+                    time.sleep(0.2)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for p in folder.rglob("*"):
+        if p.is_file():
+            with open(p, "rb") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,120 @@
+"""Indonesian text processing shared by BM25, the answerer and the support scorer.
+
+Tokens are lower-cased, accent-folded words; Indonesian stop-words (Sastrawi's list) are dropped and the rest
+stemmed with Sastrawi (memoised per word: the stemmer is slow, the vocabulary small). Regulation-style ids such
+as ``24/2019`` are kept as one extra token so an exact "UU 24/2019" query can match exactly.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+
+_WORD = re.compile(r"[0-9a-z]+")
+_REG_ID = re.compile(r"\b\d{1,4}\s*/\s*\d{4}\b")
+# Question words and fillers that say nothing about the topic; they are kept out of BM25 queries.
+_EXTRA_STOP = {
+    "apa", "apakah", "siapa", "kapan", "berapa", "bagaimana", "mengapa", "kenapa", "dimana", "di mana", "mana",
+    "yg", "gak", "ga", "nggak", "kah", "sih", "dong", "ya", "min", "kak", "tolong", "mohon", "tanya", "mau",
+    "kalau", "kalo", "klo", "gimana", "gmn", "aja", "saja", "nya", "tu", "tuh", "deh", "nih", "bgt",
+}
+_stem_lock = threading.Lock()
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents (é → e) so that matching ignores them."""
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c)).lower()
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
+
+    return frozenset(StopWordRemoverFactory().get_stop_words()) | _EXTRA_STOP
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+    return StemmerFactory().create_stemmer()
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    if word.isdigit() or len(word) <= 3:
+        return word
+    with _stem_lock:  # Sastrawi keeps state in the stemmer object
+        out = _stemmer().stem(word)
+    return out or word
+
+
+def words(text: str) -> list[str]:
+    """Folded word tokens, no filtering."""
+    return _WORD.findall(fold(text))
+
+
+def tokenize(text: str, *, stemming: bool = True, stopwords: bool = True) -> list[str]:
+    """Tokens for BM25 and lexical overlap: content words, stemmed, plus exact regulation ids."""
+    sw = stop_words() if stopwords else frozenset()
+    out = [stem(w) if stemming else w for w in words(text) if w not in sw]
+    out.extend(m.group(0).replace(" ", "") for m in _REG_ID.finditer(text))
+    return out
+
+
+def content_terms(text: str) -> set[str]:
+    """Distinct stemmed content words: what a question is about."""
+    return set(tokenize(text))
+
+
+_ABBREV = re.compile(
+    r"\b(?:No|no|Nomor|dll|dsb|dst|tsb|Kab|Prov|Dr|dr|Prof|Ir|H|Hj|St|Jl|Tn|Ny|a\.n|u\.p|ybs|sbb|hlm|vol|cf|e\.g|i\.e|"
+    r"mis|Mr|Mrs|Sdr|Bpk|Yth)\.$"
+)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans ``(start, end)`` in ``text``.
+
+    Splits after . ! ? (and at line breaks that end list items or headings), but not after common Indonesian
+    abbreviations, decimal/thousand separators ("1.500") or list numbers ("1."), so quotes stay whole.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    n = len(text)
+    i = 0
+    while i < n:
+        ch = text[i]
+        cut = None
+        if ch == "\n":
+            cut = i
+        elif ch in ".!?" and (i + 1 == n or text[i + 1] in " \n\t\"')»”"):
+            prev = text[start : i + 1]
+            token = prev.split()[-1] if prev.split() else ""
+            is_list_number = bool(re.fullmatch(r"\(?\d{1,2}[.)]", token))
+            if not _ABBREV.search(token) and not is_list_number:
+                j = i + 1
+                while j < n and text[j] in "\"')»”":
+                    j += 1
+                cut = j
+        if cut is not None:
+            seg = text[start:cut]
+            if seg.strip():
+                a = start + (len(seg) - len(seg.lstrip()))
+                spans.append((a, start + len(seg.rstrip())))
+            start = cut + (1 if ch == "\n" else 0)
+            i = max(i + 1, start)
+            continue
+        i += 1
+    seg = text[start:]
+    if seg.strip():
+        a = start + (len(seg) - len(seg.lstrip()))
+        spans.append((a, start + len(seg.rstrip())))
+    return spans
+
+
+def sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in split_sentences(text)]
