@@ -20,6 +20,7 @@ from assistant.chunking import Chunker
 from assistant.config import Settings, get_settings
 from assistant.conversation import ConversationStore, RuleRewriter, Turn
 from assistant.embeddings import CachedEmbeddings, build_embedder
+from assistant.feedback import FeedbackStore, Rating
 from assistant.indexer import Indexer, ProgressFn
 from assistant.models import Answer, Filters, IngestReport, ScoredChunk, SearchHit, SearchResponse
 from assistant.retrieval import Retriever, build_fusion
@@ -51,6 +52,7 @@ class Assistant:
                                                        s.abstain_threshold)
         self.conversations = ConversationStore(Path(s.index_dir) / "conversations.sqlite",
                                                s.conversation_max_turns, s.conversation_ttl_seconds)
+        self.feedback = FeedbackStore(Path(s.index_dir) / "feedback.sqlite")
         self._gen: Generation | None = None
         self._gen_stamp: float = -1
         self._gen_lock = threading.Lock()
@@ -159,7 +161,18 @@ class Assistant:
                 time.time()))
         return answer
 
+    def record_feedback(self, answer_id: str, rating: Rating, comment: str | None = None,
+                        channel: str = "api") -> str:
+        """Store feedback with the question, answer and citations it refers to; KeyError if the answer is unknown."""
+        found = self.conversations.find_answer(answer_id)
+        if found is None:
+            raise KeyError(answer_id)
+        _, turn = found
+        return self.feedback.add(answer_id, rating, question=turn.question, answer=turn.answer,
+                                 citations=turn.citations, comment=comment, channel=channel)
+
     def close(self) -> None:
+        self.feedback.close()
         self.conversations.close()
         self.embedder.close()
 

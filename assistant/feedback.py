@@ -1,0 +1,62 @@
+"""Durable user feedback (👍/👎) shared by the API and the Telegram bot.
+
+Stored in SQLite beside the index (WAL mode, so the API and a separate bot process can write concurrently);
+each row keeps the question, answer and citations it refers to, so an exported 👎 is a complete review item.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+Rating = Literal["up", "down"]
+
+
+class FeedbackStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS feedback (id TEXT PRIMARY KEY, answer_id TEXT NOT NULL, rating TEXT NOT NULL,"
+            " comment TEXT, question TEXT, answer TEXT, citations TEXT, channel TEXT, at REAL NOT NULL)")
+        self._db.execute("CREATE INDEX IF NOT EXISTS feedback_answer ON feedback(answer_id)")
+        self._lock = threading.Lock()
+
+    def add(self, answer_id: str, rating: Rating, *, question: str = "", answer: str = "",
+            citations: list[dict[str, Any]] | None = None, comment: str | None = None, channel: str = "api") -> str:
+        if rating not in ("up", "down"):
+            raise ValueError("rating must be 'up' or 'down'")
+        fid = uuid.uuid4().hex
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (fid, answer_id, rating, comment, question, answer, json.dumps(citations or [], ensure_ascii=False),
+                 channel, time.time()))
+        return fid
+
+    def iter_all(self, rating: Rating | None = None) -> Iterator[dict[str, Any]]:
+        sql = "SELECT id, answer_id, rating, comment, question, answer, citations, channel, at FROM feedback"
+        args: tuple = ()
+        if rating:
+            sql += " WHERE rating=?"
+            args = (rating,)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY at", args).fetchall()
+        for r in rows:
+            yield {"id": r[0], "answer_id": r[1], "rating": r[2], "comment": r[3], "question": r[4], "answer": r[5],
+                   "citations": json.loads(r[6] or "[]"), "channel": r[7], "at": r[8]}
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
