@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -52,9 +52,9 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
     top_k: int = 5
     candidates: int = 40
-    # Weight of the normalised BM25 score in the hybrid fusion (dense gets 1 - w). Tuned on
-    # TyDi QA-id train questions; see README "Retrieval".
-    bm25_weight: float = 0.3
+    # Weight of the min-max normalised BM25 score in the hybrid fusion (dense gets 1 - w). Tuned on
+    # TyDi QA-id train questions (evals/tune_fusion.py); see README "Retrieval".
+    bm25_weight: float = 0.15
     dedup_threshold: float = 0.9
 
     # --- answering ------------------------------------------------------------------------------------
@@ -67,6 +67,33 @@ class Settings(BaseSettings):
     # --- conversations --------------------------------------------------------------------------------
     conversation_max_turns: int = 10
     conversation_ttl_seconds: int = 6 * 3600
+
+    # --- HTTP API (assistant/api) ----------------------------------------------------------------------
+    # Comma-separated "key:role" entries (role: reader | admin). A key may instead be given as
+    # "sha256:<64 hex>:role" so the plain key never sits in the environment; either way only hashes are kept.
+    api_keys: SecretStr = SecretStr("")
+    # Reading endpoints (ask, search, conversations, feedback) without a key: right for the local demo,
+    # switch off for a public deployment. Admin endpoints always need an admin key.
+    open_read: bool = True
+    # Comma-separated origins allowed by CORS; empty = no cross-origin access (the web page is same-origin).
+    cors_origins: str = ""
+    # Token bucket per API key (or client IP when no key): sustained requests per minute, and the burst size
+    # (None = one minute's worth). 0 switches rate limiting off (load tests on loopback).
+    rate_limit_per_minute: int = 120
+    rate_limit_burst: int | None = None
+
+    # --- Telegram bot (bots/telegram) ----------------------------------------------------------------
+    telegram_bot_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "KK_TELEGRAM_BOT_TOKEN"), repr=False)
+    telegram_base_url: str = Field(
+        default="https://api.telegram.org/bot",
+        validation_alias=AliasChoices("TELEGRAM_BASE_URL", "KK_TELEGRAM_BASE_URL"))
+    telegram_webhook_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("TELEGRAM_WEBHOOK_URL", "KK_TELEGRAM_WEBHOOK_URL"))
+    telegram_webhook_secret: str | None = Field(
+        default=None, validation_alias=AliasChoices("TELEGRAM_WEBHOOK_SECRET", "KK_TELEGRAM_WEBHOOK_SECRET"),
+        repr=False)
+    telegram_allowed_chats: str = Field(default="", description="Comma-separated chat ids; empty = everyone.")
 
 
 @lru_cache(maxsize=1)

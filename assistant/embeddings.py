@@ -88,7 +88,8 @@ class SentenceTransformerEmbeddings(Embedder):
 
         self._model = SentenceTransformer(resolve_st_model_path(model), device="cpu")
         self.model_name = Path(model).name if os.path.isdir(model) else model
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
         self.batch_size = batch_size
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix

@@ -79,9 +79,10 @@ class Indexer:
                     report.skipped.append(SkippedFile(path=str(path), reason="tidak ada teks yang dapat diindeks"))
                     continue
                 report.documents += 1
-                new_files[key] = {"hash": doc.file_hash, "doc_id": doc.doc_id, "title": doc.title,
-                                  "topic": doc.topic, "chunk_ids": [c.chunk_id for c in chunks],
-                                  "indexed_at": time.time()}
+                entry = {"hash": doc.file_hash, "doc_id": doc.doc_id, "title": doc.title, "topic": doc.topic,
+                         "size": path.stat().st_size, "chunk_ids": [c.chunk_id for c in chunks]}
+                same = prev and all(prev.get(k) == v for k, v in entry.items())
+                new_files[key] = prev if same else {**entry, "indexed_at": time.time()}
                 new_chunks.extend(chunks)
 
             # Files outside the given roots stay as they are (they came from another folder or an upload).

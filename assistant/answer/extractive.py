@@ -83,6 +83,7 @@ class _Candidate:
     text: str
     score: float
     hit: ScoredChunk
+    cover: float = 0.0
 
 
 class ExtractiveAnswerer(Answerer):
@@ -127,6 +128,10 @@ class ExtractiveAnswerer(Answerer):
             return Draft(ABSTAIN_TEXT, abstained=True, evidence=evidence, flags=["no_sentence"])
         chosen = self._select(cands)
         qtype = question_type(question)
+        pair = self._conflict_pair(qtype, chosen, cands)
+        for c in pair or ():
+            if c not in chosen:
+                chosen.append(c)
 
         # Number the cited chunks in order of first use.
         chosen.sort(key=lambda c: (c.hit_rank, c.position))
@@ -147,7 +152,12 @@ class ExtractiveAnswerer(Answerer):
         for cit in citations:
             cit.quote = " ".join(quotes[cit.chunk_id])
 
-        conflict, note = self._conflict(qtype, chosen, cands, numbers)
+        conflict = pair is not None or any(_CONFLICT.search(c.text) for c in chosen)
+        note = ""
+        if pair is not None and not any(_CONFLICT.search(c.text) for c in chosen):
+            shown = [f"{sorted(_values(c.text, qtype))[0]} [{numbers[c.hit.chunk.chunk_id]}]" for c in pair]
+            note = (f"Catatan: sumber-sumber yang ditemukan menyebut nilai yang berbeda ({shown[0]} dan {shown[1]}); "
+                    "periksa sumber aslinya sebelum mengutip.")
         best = max(chosen, key=lambda c: c.score)
         unknown = bool(_UNKNOWN.search(best.text))
         text = " ".join(parts)
@@ -189,7 +199,7 @@ class ExtractiveAnswerer(Answerer):
                     score += 0.12
                 if _CONFLICT.search(text) and cover > 0:
                     score += 0.04
-                out.append(_Candidate(rank, pos, text, score, h))
+                out.append(_Candidate(rank, pos, text, score, h, cover))
         return out
 
     def _select(self, cands: list[_Candidate]) -> list[_Candidate]:
@@ -209,30 +219,26 @@ class ExtractiveAnswerer(Answerer):
             seen.append(toks)
         return chosen
 
-    def _conflict(self, qtype: str, chosen: list[_Candidate], cands: list[_Candidate],
-                  numbers: dict[str, int]) -> tuple[bool, str]:
-        """Detect disagreement between sources; return (flag, note to append)."""
-        if any(_CONFLICT.search(c.text) for c in chosen):
-            return True, ""
+    @staticmethod
+    def _conflict_pair(qtype: str, chosen: list[_Candidate],
+                       cands: list[_Candidate]) -> tuple[_Candidate, _Candidate] | None:
+        """Two strong sentences from different places that give different single values of the asked kind.
+
+        "Strong" means close to the best sentence in score *and* in coverage of the question, so a sentence
+        about another city or another year's event does not count as disagreement.
+        """
         if qtype not in ("date", "number"):
-            return False, ""
-        best = max(c.score for c in chosen)
-        strong = [c for c in sorted(cands, key=lambda c: c.score, reverse=True) if c.score >= 0.8 * best][:4]
-        by_chunk: dict[str, tuple[_Candidate, set[str]]] = {}
-        for c in strong:
-            vals = _values(c.text, qtype)
-            if vals and c.hit.chunk.chunk_id not in by_chunk:
-                by_chunk[c.hit.chunk.chunk_id] = (c, vals)
-        items = list(by_chunk.values())
+            return None
+        best = max(chosen, key=lambda c: c.score)
+        strong = [c for c in sorted(cands, key=lambda c: c.score, reverse=True)
+                  if c.score >= 0.7 * best.score and c.cover >= 0.9 * best.cover][:6]
+        items = [(c, _values(c.text, qtype)) for c in strong]
+        items = [(c, v) for c, v in items if len(v) == 1]
         for i in range(len(items)):
             for j in range(i + 1, len(items)):
                 (ci, vi), (cj, vj) = items[i], items[j]
-                if ci.hit.chunk.doc_id == cj.hit.chunk.doc_id and ci.hit.chunk.section == cj.hit.chunk.section:
-                    continue
-                if not (vi & vj) and len(vi) == 1 and len(vj) == 1:
-                    ni, nj = numbers.get(ci.hit.chunk.chunk_id), numbers.get(cj.hit.chunk.chunk_id)
-                    if ni and nj:
-                        return True, (f"Catatan: sumber-sumber yang ditemukan menyebut nilai yang berbeda "
-                                      f"({next(iter(vi))} [{ni}] dan {next(iter(vj))} [{nj}]); periksa sumber "
-                                      f"aslinya sebelum mengutip.")
-        return False, ""
+                same_place = (ci.hit.chunk.doc_id == cj.hit.chunk.doc_id
+                              and ci.hit.chunk.section == cj.hit.chunk.section)
+                if not same_place and vi != vj:
+                    return ci, cj
+        return None

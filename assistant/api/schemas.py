@@ -1,0 +1,129 @@
+"""Request/response models that exist only at the HTTP boundary.
+
+Answers, citations, search hits and ingest reports are the core's own models (``assistant.models``); this module
+only adds what the API needs around them: request bodies, the error envelope, conversation and document views.
+The Indonesian examples end up in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.models import Citation, Filters, IngestReport
+
+ConversationId = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                       description="Id percakapan dari jawaban sebelumnya; kosong = percakapan baru.")
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"question": "Kapan Jejaring Kota Kreatif UNESCO dibentuk?"},
+        {"question": "Kalau Bandung bidangnya apa?", "conversation_id": "3f2a9c0d5b7e4f1a9c2d8e6b0a4c7f11"},
+        {"question": "Apa saja syarat mendaftar UCCN?", "filters": {"topic": "pendaftaran"}, "stream": True},
+    ]})
+
+    # The 1–2,000 character rule is the core's (validate_question, with its Indonesian message); this cap only
+    # keeps absurd bodies out before they reach it.
+    question: str = Field(max_length=20_000, description="Pertanyaan dalam bahasa Indonesia (1–2.000 karakter).")
+    conversation_id: str | None = ConversationId
+    filters: Filters | None = None
+    stream: bool = Field(default=False, description="true = jawaban dialirkan sebagai Server-Sent Events.")
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"query": "dokumen pendukung pendaftaran UCCN", "k": 5},
+        {"query": "anggaran Kementerian Ekonomi Kreatif", "k": 3, "filters": {"doc_id": "kementerian-ekraf"}},
+    ]})
+
+    query: str = Field(max_length=20_000, description="Kueri pencarian (1–2.000 karakter).")
+    k: int = Field(default=5, ge=1, le=50, description="Jumlah potongan teks yang dikembalikan (1–50).")
+    filters: Filters | None = None
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"answer_id": "9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e", "rating": "up"},
+        {"answer_id": "9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e", "rating": "down",
+         "comment": "Tahunnya kurang tepat, mohon dicek lagi."},
+    ]})
+
+    answer_id: str = Field(min_length=1, max_length=64)
+    rating: Literal["up", "down"]
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class FeedbackCreated(BaseModel):
+    feedback_id: str
+
+
+class ConversationTurn(BaseModel):
+    question: str
+    standalone_question: str
+    answer: str
+    answer_id: str
+    citations: list[Citation]
+    at: float = Field(description="Waktu (Unix detik).")
+
+
+class Conversation(BaseModel):
+    conversation_id: str
+    turns: list[ConversationTurn]
+
+
+class DocumentInfo(BaseModel):
+    doc_id: str
+    title: str = ""
+    topic: str = ""
+    path: str
+    chunks: int
+    indexed_at: float | None = None
+    uploaded: bool = Field(default=False, description="true = diunggah lewat API (bukan dari corpus/).")
+
+
+class DocumentChange(BaseModel):
+    """Result of an upload or a removal: which document, and the core's ingest report."""
+
+    doc_id: str
+    title: str = ""
+    filename: str | None = Field(default=None, description="Nama berkas aman yang disimpan di server.")
+    report: IngestReport
+
+
+class SourceRef(BaseModel):
+    """A retrieved chunk as announced by the ``retrieval`` stream event (before the answer text)."""
+
+    rank: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str = ""
+    url: str = ""
+    date: str = ""
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["invalid_question"])
+    message: str = Field(examples=["Pertanyaan tidak boleh kosong."])
+    request_id: str | None = None
+    details: list[dict] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """Every error, whatever its status: ``{"error": {"code", "message"}}``."""
+
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: str = "ok"
+
+
+class Readiness(BaseModel):
+    status: str
+    chunks: int
+    documents: int
+    generation: str
+    store: str
