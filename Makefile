@@ -1,0 +1,29 @@
+# Two entry points (see README): `make run` and `make test`.
+VENV   ?= .venv
+PYTHON ?= python3.11
+BIN     = $(VENV)/bin
+
+.PHONY: setup run test lint clean-index
+
+setup: $(VENV)/.installed
+
+# One pip call with torch pinned in the same requirements: pip takes the CPU wheel from this machine's
+# find-links folder and never resolves a CUDA torch.
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+run: setup
+	$(BIN)/kota-kreatif up
+
+test: setup
+	bash scripts/test.sh
+
+lint: setup
+	$(BIN)/ruff check assistant bots evals tests
+
+clean-index:
+	rm -rf index/chroma index/state
