@@ -145,7 +145,8 @@ class Assistant:
         hits = self.retrieve(standalone, None, filters, timings)
         timings["retrieve"] = round((time.perf_counter() - t) * 1000, 2)
         t = time.perf_counter()
-        draft = self.answerer.answer(standalone, hits)
+        bm25 = self.generation().bm25
+        draft = self.answerer.answer(standalone, hits, bm25.idf, set(bm25.query_terms(standalone)))
         timings["answer"] = round((time.perf_counter() - t) * 1000, 2)
         timings["total"] = round((time.perf_counter() - t0) * 1000, 2)
         answer = Answer(

@@ -16,12 +16,15 @@ change creates a new collection and vectors of two models are never mixed.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
+import math
 import os
 import re
 import shutil
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from assistant.models import Chunk, Filters
-from assistant.text import tokenize
+from assistant.text import correct_terms, tokenize
 
 
 class StoreUnavailable(RuntimeError):
@@ -151,9 +154,11 @@ def _is_connection_error(exc: BaseException) -> bool:
 class BM25Index:
     """bm25s over Indonesian tokens (Sastrawi stems, stop-words removed)."""
 
-    def __init__(self, model: Any = None) -> None:
+    def __init__(self, model: Any = None, df: dict[str, int] | None = None, n_docs: int = 0) -> None:
         self.model = model
         self._vocab: dict[str, int] = dict(getattr(model, "vocab_dict", None) or {}) if model is not None else {}
+        self.df = df or {}
+        self.n_docs = n_docs
 
     @classmethod
     def build(cls, texts: list[str]) -> BM25Index:
@@ -161,13 +166,33 @@ class BM25Index:
 
         model = bm25s.BM25(k1=1.2, b=0.75)
         corpus_tokens = [tokenize(t) or ["_kosong_"] for t in texts]
+        df: Counter[str] = Counter()
+        for toks in corpus_tokens:
+            df.update(set(toks))
         if texts:
             model.index(corpus_tokens, show_progress=False)
-        return cls(model if texts else None)
+        return cls(model if texts else None, dict(df), len(texts))
+
+    def query_terms(self, query: str) -> list[str]:
+        """Query tokens with typos mapped onto the indexed vocabulary (memoised: users repeat themselves)."""
+        return list(self._corrected(query))
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one index object per generation; bounded
+    def _corrected(self, query: str) -> tuple[str, ...]:
+        return tuple(correct_terms(tokenize(query), self.df or self._vocab))
+
+    def idf(self, term: str) -> float:
+        """Rarity of a term in the indexed chunks; a term the corpus never uses gets the highest value.
+
+        The answerer uses it to notice questions whose key word the documents do not contain at all
+        ("Kota Medan …", "cuaca …").
+        """
+        return math.log((self.n_docs + 1) / (self.df.get(term, 0) + 0.5))
 
     def save(self, folder: Path) -> None:
         if self.model is not None:
             self.model.save(str(folder), show_progress=False)
+        (folder / "df.json").write_text(json.dumps({"n_docs": self.n_docs, "df": self.df}, ensure_ascii=False))
 
     @classmethod
     def load(cls, folder: Path) -> BM25Index:
@@ -175,13 +200,15 @@ class BM25Index:
 
         if not (folder / "params.index.json").exists():
             return cls(None)
-        return cls(bm25s.BM25.load(str(folder), mmap=False, show_progress=False, verbosity=0))
+        stats = json.loads((folder / "df.json").read_text()) if (folder / "df.json").exists() else {}
+        return cls(bm25s.BM25.load(str(folder), mmap=False, show_progress=False, verbosity=0),
+                   stats.get("df"), int(stats.get("n_docs", 0)))
 
     def scores(self, query: str) -> np.ndarray | None:
         """BM25 score of every chunk (same order as the generation), or None for an empty/unknown query."""
         if self.model is None:
             return None
-        toks = [t for t in tokenize(query) if t in self._vocab]
+        toks = [t for t in self.query_terms(query) if t in self._vocab]
         if not toks:
             return None
         return np.asarray(self.model.get_scores(toks), dtype=np.float32)

@@ -16,9 +16,16 @@ _WORD = re.compile(r"[0-9a-z]+")
 _REG_ID = re.compile(r"\b\d{1,4}\s*/\s*\d{4}\b")
 # Question words and fillers that say nothing about the topic; they are kept out of BM25 queries.
 _EXTRA_STOP = {
-    "apa", "apakah", "siapa", "kapan", "berapa", "bagaimana", "mengapa", "kenapa", "dimana", "di mana", "mana",
-    "yg", "gak", "ga", "nggak", "kah", "sih", "dong", "ya", "min", "kak", "tolong", "mohon", "tanya", "mau",
-    "kalau", "kalo", "klo", "gimana", "gmn", "aja", "saja", "nya", "tu", "tuh", "deh", "nih", "bgt",
+    # question words
+    "apa", "apakah", "siapa", "kapan", "berapa", "bagaimana", "mengapa", "kenapa", "dimana", "mana", "apaan",
+    # chat Indonesian: fillers and abbreviations that carry no topic ("brp", "udah", "gimana" …)
+    "yg", "gak", "ga", "nggak", "ngga", "enggak", "kah", "sih", "dong", "ya", "min", "kak", "tolong", "mohon",
+    "tanya", "mau", "kalau", "kalo", "klo", "gimana", "gmn", "aja", "saja", "nya", "tu", "tuh", "deh", "nih",
+    "bgt", "banget", "brp", "udah", "udh", "sdh", "blm", "belom", "pengen", "pingin", "kayak", "kyk", "kaya",
+    "jaman", "zaman", "gitu", "gini", "emang", "emangnya", "sebenernya", "sebenarnya", "akhirnya", "tau", "tahu",
+    "dgn", "utk", "tdk", "krn", "jd", "jg", "sm", "sama", "bisa", "ada", "pas", "doang", "lho", "kok", "kan",
+    "mas", "mbak", "pak", "bu", "bapak", "ibu", "halo", "hai", "permisi", "terima", "kasih", "makasih", "thx",
+    "lengkapnya", "persisnya", "sekarang", "skrg", "yah", "nah", "btw", "ok", "oke",
 }
 _stem_lock = threading.Lock()
 
@@ -63,6 +70,29 @@ def tokenize(text: str, *, stemming: bool = True, stopwords: bool = True) -> lis
     out = [stem(w) if stemming else w for w in words(text) if w not in sw]
     out.extend(m.group(0).replace(" ", "") for m in _REG_ID.finditer(text))
     return out
+
+
+def correct_terms(terms: list[str], vocab, cutoff: float = 0.84) -> list[str]:
+    """Map terms the index does not know to the closest indexed term (typos such as "pendaftran").
+
+    Terms without a close match are kept: a word the documents never use is itself a signal (the answerer
+    weighs it when deciding to abstain).
+    """
+    out = []
+    for t in terms:
+        if t in vocab or len(t) < 5 or t.isdigit():
+            out.append(t)
+            continue
+        out.append(_closest(t, vocab, cutoff) or t)
+    return out
+
+
+def _closest(term: str, vocab, cutoff: float) -> str | None:
+    import difflib
+
+    cands = [v for v in vocab if abs(len(v) - len(term)) <= 2 and v[:1] == term[:1]]
+    match = difflib.get_close_matches(term, cands, n=1, cutoff=cutoff)
+    return match[0] if match else None
 
 
 def content_terms(text: str) -> set[str]:

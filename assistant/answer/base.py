@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.models import Citation, ScoredChunk
@@ -29,5 +30,8 @@ class Answerer:
 
     name = "base"
 
-    def answer(self, question: str, hits: list[ScoredChunk]) -> Draft:
+    def answer(self, question: str, hits: list[ScoredChunk], idf: Callable[[str], float] | None = None,
+               terms: set[str] | None = None) -> Draft:
+        """``idf`` gives the rarity of a (stemmed) term in the whole index, for judging evidence; ``terms`` are
+        the question's content terms after typo correction."""
         raise NotImplementedError  # abstract

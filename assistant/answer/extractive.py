@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.answer.base import ABSTAIN_TEXT, Answerer, Draft
@@ -31,7 +32,9 @@ _DATE_WORDS = re.compile(
 _UNKNOWN = re.compile(
     r"belum ada informasi|tidak ada informasi|belum diketahui|tidak diketahui|belum diumumkan|tidak ditemukan|"
     r"belum (?:ada )?(?:sumber|data) (?:resmi|yang)|tidak (?:ada|tersedia) (?:dalam )?(?:dokumen|sumber)|"
-    r"belum dapat dipastikan|tidak dapat dipastikan|belum terkonfirmasi|tidak terkonfirmasi", re.I)
+    r"tidak (?:tercatat|tercantum|disebutkan) dalam (?:dokumen|sumber)|tidak menemukan (?:aturan|informasi|data)|"
+    r"(?:belum|tidak) (?:dapat|bisa) (?:dipastikan|memastikan)|belum (?:terverifikasi|diverifikasi|dikonfirmasi)|"
+    r"belum terkonfirmasi|tidak terkonfirmasi", re.I)
 _CONFLICT = re.compile(
     r"berbeda|tidak sama|tidak konsisten|selisih|bertentangan|versi lain|sumber lain menyebut|simpang siur|"
     r"perbedaan angka|angka yang berbeda", re.I)
@@ -91,50 +94,69 @@ class ExtractiveAnswerer(Answerer):
 
     name = "extractive"
 
-    def __init__(self, max_sentences: int = 3, context_chunks: int = 4, abstain_threshold: float = 0.35) -> None:
+    def __init__(self, max_sentences: int = 3, context_chunks: int = 4, abstain_threshold: float = 0.40) -> None:
         self.max_sentences = max_sentences
         self.context_chunks = context_chunks
         self.abstain_threshold = abstain_threshold
 
     # -- evidence --------------------------------------------------------------------------------------
     @staticmethod
-    def evidence(question: str, hits: list[ScoredChunk]) -> float:
+    def evidence(question: str, hits: list[ScoredChunk], idf: Callable[[str], float] | None = None,
+                 terms: set[str] | None = None) -> float:
         """How well the retrieved chunks cover the question, in [0, 1]; the abstain decision uses it.
 
-        Half from the best dense similarity (mapped from e5's compressed cosine range) and half from the
-        share of the question's content words found in the best three chunks (with their headings).
+        Mostly the share of the question's content words (weighted by their rarity in the whole index, so a
+        word the documents never use — "Medan", "cuaca" — weighs most) found in one of the best three chunks,
+        plus the best dense similarity mapped from e5's compressed cosine range.
         """
         if not hits:
             return 0.0
-        q = content_terms(question)
-        best_dense = max((h.dense for h in hits[:3] if h.dense is not None), default=None)
+        q = terms if terms is not None else content_terms(question)
+        weight = {t: (idf(t) if idf else 1.0) for t in q}
+        total = sum(weight.values())
         cover = 0.0
-        if q:
+        if total > 0:
             for h in hits[:3]:
                 terms = set(tokenize(f"{h.chunk.title} {h.chunk.section} {h.chunk.text}"))
-                cover = max(cover, len(q & terms) / len(q))
+                cover = max(cover, sum(w for t, w in weight.items() if t in terms) / total)
+        best_dense = max((h.dense for h in hits[:3] if h.dense is not None), default=None)
         if best_dense is None:  # BM25-only mode: lexical evidence alone
             return cover
-        dense_part = min(1.0, max(0.0, (best_dense - 0.75) / 0.15))
-        return 0.5 * dense_part + 0.5 * cover
+        dense_part = min(1.0, max(0.0, (best_dense - 0.80) / 0.12))
+        return 0.35 * dense_part + 0.65 * cover
 
     # -- answering -------------------------------------------------------------------------------------
-    def answer(self, question: str, hits: list[ScoredChunk]) -> Draft:
-        evidence = self.evidence(question, hits)
+    def answer(self, question: str, hits: list[ScoredChunk], idf: Callable[[str], float] | None = None,
+               terms: set[str] | None = None) -> Draft:
+        """``terms``: the question's content terms after typo correction (defaults to plain tokenisation)."""
+        evidence = self.evidence(question, hits, idf, terms)
         if not hits or evidence < self.abstain_threshold:
             return Draft(ABSTAIN_TEXT, abstained=True, evidence=evidence, flags=["weak_evidence"])
-        cands = self._candidates(question, hits[: self.context_chunks])
+        cands = self._candidates(question, hits[: self.context_chunks], terms, idf)
         if not cands:
             return Draft(ABSTAIN_TEXT, abstained=True, evidence=evidence, flags=["no_sentence"])
-        chosen = self._select(cands)
         qtype = question_type(question)
+        chosen = self._select(cands)
+        best = chosen[0]
         pair = self._conflict_pair(qtype, chosen, cands)
+        if pair is None and not any(_CONFLICT.search(c.text) for c in chosen):
+            # The documents often say outright that something is not known ("belum ada informasi resmi …");
+            # such a sentence that covers the question as well as the best one decides the answer.
+            said = [c for c in cands if _UNKNOWN.search(c.text) and c.score >= 0.7 * best.score
+                    and c.cover > best.cover + 0.1]
+            if said:
+                chosen = [max(said, key=lambda c: c.score)]
         for c in pair or ():
             if c not in chosen:
                 chosen.append(c)
+        return self._render(chosen, pair, qtype, evidence)
 
-        # Number the cited chunks in order of first use.
-        chosen.sort(key=lambda c: (c.hit_rank, c.position))
+    def _render(self, chosen: list[_Candidate], pair: tuple[_Candidate, _Candidate] | None, qtype: str,
+                evidence: float) -> Draft:
+        """Cited answer text from the chosen sentences; chunks are numbered in order of first use."""
+        # Abstain-with-citation only when every chosen sentence says the documents do not know.
+        unknown = all(_UNKNOWN.search(c.text) for c in chosen)
+        chosen = sorted(chosen, key=lambda c: (c.hit_rank, c.position))
         numbers: dict[str, int] = {}
         citations: list[Citation] = []
         quotes: dict[str, list[str]] = {}
@@ -152,32 +174,33 @@ class ExtractiveAnswerer(Answerer):
         for cit in citations:
             cit.quote = " ".join(quotes[cit.chunk_id])
 
-        conflict = pair is not None or any(_CONFLICT.search(c.text) for c in chosen)
-        note = ""
-        if pair is not None and not any(_CONFLICT.search(c.text) for c in chosen):
-            shown = [f"{sorted(_values(c.text, qtype))[0]} [{numbers[c.hit.chunk.chunk_id]}]" for c in pair]
-            note = (f"Catatan: sumber-sumber yang ditemukan menyebut nilai yang berbeda ({shown[0]} dan {shown[1]}); "
-                    "periksa sumber aslinya sebelum mengutip.")
-        best = max(chosen, key=lambda c: c.score)
-        unknown = bool(_UNKNOWN.search(best.text))
+        stated = any(_CONFLICT.search(c.text) for c in chosen)
+        conflict = pair is not None or stated
         text = " ".join(parts)
         flags: list[str] = []
         if unknown:
             text = "Dokumen yang saya miliki tidak memuat informasi pasti tentang hal ini. " + text
             flags.append("documents_say_unknown")
-        if note:
-            text += " " + note
+        if pair is not None and not stated:
+            shown = [f"{sorted(_values(c.text, qtype))[0]} [{numbers[c.hit.chunk.chunk_id]}]" for c in pair]
+            text += (f" Catatan: sumber-sumber yang ditemukan menyebut nilai yang berbeda ({shown[0]} dan "
+                     f"{shown[1]}); periksa sumber aslinya sebelum mengutip.")
         if conflict:
             flags.append("conflict")
         return Draft(text, abstained=unknown, citations=citations, conflict=conflict, flags=flags,
                      evidence=evidence)
 
-    def _candidates(self, question: str, hits: list[ScoredChunk]) -> list[_Candidate]:
-        q_terms = content_terms(question)
+    def _candidates(self, question: str, hits: list[ScoredChunk], terms: set[str] | None = None,
+                    idf: Callable[[str], float] | None = None) -> list[_Candidate]:
+        q_terms = terms if terms is not None else content_terms(question)
         qtype = question_type(question)
-        # Rarer question words weigh more (idf over the retrieved chunks).
-        docs_terms = [set(tokenize(h.chunk.text)) for h in hits]
-        weight = {t: 1.0 + math.log((1 + len(hits)) / (1 + sum(t in d for d in docs_terms))) for t in q_terms}
+        # Rarer question words weigh more: rarity in the whole index when known ("2027", "iuran" decide what
+        # the question is about), else rarity among the retrieved chunks.
+        if idf is not None:
+            weight = {t: idf(t) for t in q_terms}
+        else:
+            docs_terms = [set(tokenize(h.chunk.text)) for h in hits]
+            weight = {t: 1.0 + math.log((1 + len(hits)) / (1 + sum(t in d for d in docs_terms))) for t in q_terms}
         total = sum(weight.values()) or 1.0
         top_score = hits[0].score or 1.0
         out: list[_Candidate] = []
@@ -185,15 +208,25 @@ class ExtractiveAnswerer(Answerer):
             head_terms = set(tokenize(f"{h.chunk.title} {h.chunk.section}"))
             head_cover = sum(weight[t] for t in q_terms & head_terms) / total
             rank_prior = max(0.0, h.score / top_score) if top_score > 0 else 0.0
+            lead = ""
             for pos, (a, b) in enumerate(split_sentences(h.chunk.text)):
                 raw = h.chunk.text[a:b]
-                if raw.lstrip().startswith("#"):
+                stripped = raw.lstrip()
+                if stripped.startswith(("#", "|")):  # headings and table rows are not sentences
                     continue
                 text = clean_sentence(raw)
+                is_item = bool(_MARKUP.match(raw)) and text[:1].islower()
+                if text.endswith(":"):
+                    lead = text  # a lead-in ("Belum ada informasi resmi tentang:") gives list items their sense
+                    continue
+                if is_item and lead:
+                    text = f"{lead} {text}"
+                elif not _MARKUP.match(raw):
+                    lead = ""
                 if len(text.split()) < 4:
                     continue
-                terms = set(tokenize(text))
-                cover = sum(weight[t] for t in q_terms & terms) / total
+                sent_terms = set(tokenize(text))
+                cover = sum(weight[t] for t in q_terms & sent_terms) / total
                 score = 0.55 * cover + 0.15 * head_cover + 0.2 * rank_prior + 0.02 * (pos == 0)
                 if qtype != "general" and _has_type(text, qtype):
                     score += 0.12

@@ -1,8 +1,8 @@
 """One error shape for every failure: ``{"error": {"code", "message", "request_id"}}`` with Indonesian text.
 
 Handlers cover our own :class:`ApiError`, the core's :class:`InvalidQuestion` / :class:`StoreUnavailable`,
-FastAPI's validation errors and Starlette's HTTP errors (404 route, 405, 413 body limit …). Anything else becomes
-a 500 with a generic message; the stack trace goes to the log, never to the client.
+FastAPI's validation errors and Starlette's HTTP errors (404 route, 405, 413 body limit …). Anything else is
+turned into a 500 with a generic message by the request middleware; the stack trace goes to the log only.
 """
 
 from __future__ import annotations
@@ -123,9 +123,3 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, message = _DEFAULTS.get(exc.status_code, ("http_error", "Permintaan tidak dapat diproses."))
         return error_response(request, exc.status_code, code, message, dict(exc.headers or {}))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"request_id": getattr(request.state, "request_id", None)})
-        code, message = _DEFAULTS[500]
-        return error_response(request, 500, code, message)

@@ -1,0 +1,140 @@
+"""``POST /v1/ask``: one answer with citations, as JSON or as a Server-Sent Events stream.
+
+The core's ``Assistant.ask`` does all the work (validate → rewrite follow-up → retrieve → answer → remember) in a
+worker thread; this router only serialises. The stream announces the retrieved sources, then the answer text in
+pieces (sentence or word groups of the extractive answer; concatenated they equal the JSON ``answer`` exactly),
+then the citations, then ``done``. A failure after the stream started arrives as an ``error`` event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from assistant.api.deps import get_assistant, get_metrics, require_reader
+from assistant.api.errors import STORE_RETRY_AFTER
+from assistant.api.metrics import ApiMetrics
+from assistant.api.schemas import AskRequest, ErrorResponse, SourceRef
+from assistant.assistant import Assistant, InvalidQuestion
+from assistant.models import Answer
+from assistant.store import StoreUnavailable
+
+router = APIRouter(prefix="/v1", tags=["tanya-jawab"], dependencies=[Depends(require_reader)])
+log = logging.getLogger("assistant.api")
+
+_EXAMPLE_ANSWER = {
+    "answer": "UCCN (UNESCO Creative Cities Network) atau Jejaring Kota Kreatif UNESCO dibentuk UNESCO pada 2004. [1]",
+    "abstained": False,
+    "citations": [{"n": 1, "doc_id": "glosarium", "title": "Glosarium istilah UCCN dan ekonomi kreatif",
+                   "section": "Apa itu UCCN?", "url": "https://www.unesco.org/en/creative-cities", "date": "2025-11-01",
+                   "quote": "UCCN (UNESCO Creative Cities Network) atau Jejaring Kota Kreatif UNESCO dibentuk UNESCO "
+                            "pada 2004.", "chunk_id": "c31d1ca47b3b1ee3067f2980"}],
+    "timings_ms": {"retrieve": 41.2, "answer": 3.1, "total": 45.0},
+    "answer_id": "2afcfff9a3264717a2c3cd440f52737d",
+    "conversation_id": "8d0e6a2b4c1f4e7a9b3c5d7e9f1a2b3c",
+    "question": "Kapan Jejaring Kota Kreatif UNESCO dibentuk?",
+    "standalone_question": "Kapan Jejaring Kota Kreatif UNESCO dibentuk?",
+    "conflict": False, "flags": [], "retrieved": ["c31d1ca47b3b1ee3067f2980"],
+}
+_EXAMPLE_STREAM = (
+    'event: retrieval\ndata: {"sources": [{"rank": 1, "chunk_id": "c31d…", "doc_id": "glosarium", ...}]}\n\n'
+    'event: delta\ndata: {"text": "UCCN (UNESCO Creative Cities Network) atau Jejaring Kota Kreatif UNESCO "}\n\n'
+    'event: delta\ndata: {"text": "dibentuk UNESCO pada 2004. [1]"}\n\n'
+    'event: citations\ndata: {"citations": [{"n": 1, "doc_id": "glosarium", ...}]}\n\n'
+    'event: done\ndata: {"answer_id": "2afc…", "conversation_id": "8d0e…", "abstained": false, ...}\n\n'
+)
+
+
+@router.post(
+    "/ask", response_model=Answer, summary="Ajukan pertanyaan",
+    description="Menjawab pertanyaan dari dokumen terindeks, dengan sitasi bernomor. `stream=true` mengalirkan "
+                "jawaban sebagai Server-Sent Events: `retrieval`, `delta`…, `citations`, `done` (atau `error`).",
+    responses={200: {"content": {"application/json": {"example": _EXAMPLE_ANSWER},
+                                 "text/event-stream": {"schema": {"type": "string"}, "example": _EXAMPLE_STREAM}}},
+               401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 429: {"model": ErrorResponse},
+               503: {"model": ErrorResponse}},
+)
+async def ask(body: AskRequest, request: Request, assistant: Assistant = Depends(get_assistant),
+              metrics: ApiMetrics = Depends(get_metrics)):
+    if body.stream:
+        assistant.validate_question(body.question)  # a bad question is a 422, not an error event
+        return StreamingResponse(
+            _stream(assistant, metrics, body, request.state.request_id), media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    answer = await run_in_threadpool(assistant.ask, body.question, body.conversation_id, body.filters)
+    metrics.observe_answer(answer)
+    return answer
+
+
+def sse(event: str, data: dict) -> str:
+    """One Server-Sent Event; the JSON is on one line, so a single ``data:`` field carries it."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+_SENTENCE_END = re.compile(r"[.!?…:][\"')\]]*\s*$")
+_CITE = re.compile(r"^\[\d+\]\s*$")
+
+
+def answer_pieces(text: str, max_words: int = 8) -> list[str]:
+    """Split the answer into sentence or word-group pieces whose concatenation is exactly ``text``; a sentence
+    keeps its citation marker ("… pada 2004. [2]")."""
+    tokens = re.split(r"(?<=\s)(?=\S)", text)
+    pieces: list[str] = []
+    current = ""
+    words = 0
+    for i, token in enumerate(tokens):
+        current += token
+        words += 1
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        ends = _CITE.match(token) or (_SENTENCE_END.search(token) and not _CITE.match(nxt))
+        if ends or (words >= max_words and not _CITE.match(nxt)):
+            pieces.append(current)
+            current, words = "", 0
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _sources(assistant: Assistant, chunk_ids: list[str]) -> list[dict]:
+    gen = assistant.generation()
+    out = []
+    for rank, cid in enumerate(chunk_ids, 1):
+        i = gen.ids.get(cid)
+        if i is None:  # a newer generation was published meanwhile: the id is gone, skip it
+            continue
+        c = gen.chunks[i]
+        out.append(SourceRef(rank=rank, chunk_id=cid, doc_id=c.doc_id, title=c.title, section=c.section, url=c.url,
+                             date=c.date).model_dump())
+    return out
+
+
+async def _stream(assistant: Assistant, metrics: ApiMetrics, body: AskRequest, request_id: str) -> AsyncIterator[str]:
+    try:
+        answer = await run_in_threadpool(assistant.ask, body.question, body.conversation_id, body.filters)
+    except InvalidQuestion as exc:
+        yield sse("error", {"code": "invalid_question", "message": str(exc), "request_id": request_id})
+        return
+    except StoreUnavailable:
+        yield sse("error", {"code": "store_unavailable", "retry_after": STORE_RETRY_AFTER, "request_id": request_id,
+                            "message": "Penyimpanan vektor sedang tidak dapat dijangkau. Silakan coba lagi sebentar "
+                                       "lagi."})
+        return
+    except Exception:
+        log.exception("ask stream failed", extra={"request_id": request_id})
+        yield sse("error", {"code": "internal_error", "request_id": request_id,
+                            "message": "Terjadi kesalahan internal. Silakan coba lagi nanti."})
+        return
+    metrics.observe_answer(answer)
+    yield sse("retrieval", {"sources": _sources(assistant, answer.retrieved),
+                            "standalone_question": answer.standalone_question})
+    for piece in answer_pieces(answer.answer):
+        yield sse("delta", {"text": piece})
+    yield sse("citations", {"citations": [c.model_dump() for c in answer.citations]})
+    yield sse("done", answer.model_dump(include={"answer_id", "conversation_id", "abstained", "conflict", "flags",
+                                                 "timings_ms", "standalone_question"}))
