@@ -64,6 +64,28 @@ class Settings(BaseSettings):
     abstain_threshold: float = 0.40
     max_question_chars: int = 2000
 
+    # --- generation (assistant/generators.py) -----------------------------------------------------------
+    # "extractive" (default) needs no model. The others put an LLM behind the same answerer interface; its
+    # answer is checked sentence by sentence against the retrieved chunks and falls back to the extractive
+    # answer on error, timeout or an ungrounded reply (assistant/answer/llm.py).
+    llm_backend: Literal["extractive", "openai", "ollama", "llamacpp"] = "extractive"
+    # openai: any OpenAI-compatible server (vLLM, llama.cpp server, LM Studio, OpenAI …); ollama: the Ollama URL.
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr = Field(default=SecretStr(""), validation_alias=AliasChoices("KK_LLM_API_KEY",
+                                                                                         "OPENAI_API_KEY"))
+    llm_timeout_seconds: float = 60.0
+    llm_temperature: float = 0.0
+    llm_max_tokens: int = 512
+    llm_context_chunks: int = 4
+    # Rewrite follow-ups with the LLM (condense step) when a backend is configured; the rule rewriter stays
+    # the fallback.
+    llm_condense: bool = True
+    # llamacpp: an on-disk GGUF file, run in-process by llama-cpp-python (optional, not in requirements).
+    llamacpp_model_path: Path | None = None
+    llamacpp_n_ctx: int = 4096
+    llamacpp_threads: int | None = None
+
     # --- conversations --------------------------------------------------------------------------------
     conversation_max_turns: int = 10
     conversation_ttl_seconds: int = 6 * 3600

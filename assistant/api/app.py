@@ -19,13 +19,14 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from assistant.api.bodylimit import BodyLimitMiddleware
-from assistant.api.deps import KeyRing
+from assistant.api.deps import KeyRing, require_reader
 from assistant.api.errors import install_error_handlers
 from assistant.api.metrics import ApiMetrics
 from assistant.api.middleware import RequestContextMiddleware
@@ -97,6 +98,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
 
+    if settings.open_read:
+        _document_open_reading(app)
+
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
@@ -111,6 +115,26 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)  # added last = outermost: sees every request
     return app
+
+
+def _document_open_reading(app: FastAPI) -> None:
+    """With ``open_read`` the reading endpoints take a key but do not need one: say so in the OpenAPI document
+    (an empty security requirement), so clients and contract tests do not expect a 401 there."""
+    reading = {(r.path, m.lower()) for r in app.routes if isinstance(r, APIRoute)
+               if any(d.dependency is require_reader for d in r.dependencies) for m in r.methods}
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for path, ops in schema["paths"].items():
+                for method, op in ops.items():
+                    if (path, method) in reading and {} not in op.get("security", [{}]):
+                        op["security"].append({})
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _warm_up(a: Assistant) -> None:

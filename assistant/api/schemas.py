@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.models import Citation, Filters, IngestReport
 
+# The 1–2,000 character rule belongs to the core (``validate_question``, with its Indonesian message, after
+# collapsing whitespace); the schema states it for clients, while pydantic only caps absurd bodies at 20,000.
+QUESTION_SCHEMA = {"minLength": 1, "maxLength": 2000, "pattern": r"\S"}
 ConversationId = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
                        description="Id percakapan dari jawaban sebelumnya; kosong = percakapan baru.")
 
@@ -24,9 +27,8 @@ class AskRequest(BaseModel):
         {"question": "Apa saja syarat mendaftar UCCN?", "filters": {"topic": "pendaftaran"}, "stream": True},
     ]})
 
-    # The 1–2,000 character rule is the core's (validate_question, with its Indonesian message); this cap only
-    # keeps absurd bodies out before they reach it.
-    question: str = Field(max_length=20_000, description="Pertanyaan dalam bahasa Indonesia (1–2.000 karakter).")
+    question: str = Field(max_length=20_000, description="Pertanyaan dalam bahasa Indonesia (1–2.000 karakter).",
+                          json_schema_extra=QUESTION_SCHEMA)
     conversation_id: str | None = ConversationId
     filters: Filters | None = None
     stream: bool = Field(default=False, description="true = jawaban dialirkan sebagai Server-Sent Events.")
@@ -38,7 +40,8 @@ class SearchRequest(BaseModel):
         {"query": "anggaran Kementerian Ekonomi Kreatif", "k": 3, "filters": {"doc_id": "kementerian-ekraf"}},
     ]})
 
-    query: str = Field(max_length=20_000, description="Kueri pencarian (1–2.000 karakter).")
+    query: str = Field(max_length=20_000, description="Kueri pencarian (1–2.000 karakter).",
+                       json_schema_extra=QUESTION_SCHEMA)
     k: int = Field(default=5, ge=1, le=50, description="Jumlah potongan teks yang dikembalikan (1–50).")
     filters: Filters | None = None
 

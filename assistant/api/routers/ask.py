@@ -50,13 +50,18 @@ _EXAMPLE_STREAM = (
     'event: done\ndata: {"answer_id": "2afc…", "conversation_id": "8d0e…", "abstained": false, ...}\n\n'
 )
 
+# One Server-Sent Event as clients parse it: the event name and its JSON data (one line).
+_SSE_SCHEMA = {"type": "object", "required": ["event", "data"], "properties": {
+    "event": {"type": "string", "enum": ["retrieval", "delta", "citations", "done", "error"]},
+    "data": {"type": "string", "contentMediaType": "application/json"}}}
+
 
 @router.post(
     "/ask", response_model=Answer, summary="Ajukan pertanyaan",
     description="Menjawab pertanyaan dari dokumen terindeks, dengan sitasi bernomor. `stream=true` mengalirkan "
                 "jawaban sebagai Server-Sent Events: `retrieval`, `delta`…, `citations`, `done` (atau `error`).",
     responses={200: {"content": {"application/json": {"example": _EXAMPLE_ANSWER},
-                                 "text/event-stream": {"schema": {"type": "string"}, "example": _EXAMPLE_STREAM}}},
+                                 "text/event-stream": {"schema": _SSE_SCHEMA, "example": _EXAMPLE_STREAM}}},
                401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 429: {"model": ErrorResponse},
                503: {"model": ErrorResponse}},
 )

@@ -1,0 +1,326 @@
+"""Citation parsing and checking for generated answers.
+
+Why: an LLM writes fluent text with ``[n]`` markers, but nothing forces a marker to point at a retrieved chunk,
+nor the chunk to say what the sentence says. This module makes every kept sentence earn its citation:
+
+* a marker whose number is not a retrieved chunk (``[7]`` with four chunks) is dropped;
+* a sentence is kept only when its cited chunks *support* it (``evals.support.SupportScorer``: content-word
+  overlap, and every number, month and name of the sentence present in the chunk). Otherwise, when another
+  retrieved chunk does support it, the citation is re-pointed there (``repaired``); else the sentence is
+  removed (or, in ``mark`` mode, kept without markers and labelled as unverified);
+* a sentence that makes a claim without any citation is removed; short connective sentences ("Berikut
+  rinciannya:") and the abstain sentence are kept;
+* kept citations are renumbered 1..k in order of first use, so the answer's citation list has no gaps.
+
+The checker works incrementally (:meth:`CitationChecker.feed`) so a stream can be checked sentence by
+sentence: a sentence is released only once it is complete (its trailing ``[n]`` seen), and the pieces released
+concatenate exactly to the text :func:`check_citations` returns for the whole answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from assistant.answer.base import ABSTAIN_TEXT
+from assistant.text import content_terms, fold, split_sentences
+
+MARK = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+_LEAD = re.compile(r"^(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+")
+_ONLY_MARKUP = re.compile(r"^[\s\[\]\d,;]*$")
+_CONFLICT = re.compile(r"berbeda|bertentangan|tidak sama|tidak konsisten|selisih|versi lain|sedangkan", re.I)
+_HAS_VALUE = re.compile(r"\d|\b[A-Z][a-z]+\s+[A-Z]")
+_ABSTAIN_KEY = fold(ABSTAIN_TEXT[:40])
+UNVERIFIED_LABEL = " [tidak terverifikasi]"
+
+Reason = Literal["uncited", "unsupported", "out_of_range"]
+
+
+class Scorer(Protocol):
+    """What the checker needs from a support scorer (``evals.support.SupportScorer`` fits)."""
+
+    def supports(self, sentence: str, passage: str) -> bool: ...
+
+    def score(self, sentence: str, passage: str) -> float: ...
+
+
+def default_scorer(embedder: Any = None, threshold: float | None = None) -> Scorer:
+    """The project's calibrated support scorer; imported lazily (it lives with the evals)."""
+    from evals.support import SupportScorer
+
+    return SupportScorer(embedder, threshold=threshold)
+
+
+def citation_numbers(text: str) -> list[int]:
+    """All citation numbers in ``text`` in order (``[1, 3]`` gives 1 and 3)."""
+    return [int(n) for m in MARK.finditer(text) for n in re.split(r"\s*[,;]\s*", m.group(1))]
+
+
+def strip_markers(text: str) -> str:
+    """The sentence without ``[n]`` markers, spaces before punctuation tidied."""
+    out = " ".join(MARK.sub(" ", text).split())
+    return re.sub(r"\s+([.!?,;:])", r"\1", out)
+
+
+def is_abstain(text: str) -> bool:
+    return fold(text).startswith(_ABSTAIN_KEY)
+
+
+def is_connective(text: str) -> bool:
+    """A sentence that states nothing checkable: few content words, no number, no proper name."""
+    return len(content_terms(text)) <= 2 and not _HAS_VALUE.search(text)
+
+
+@dataclass
+class Removal:
+    """A sentence taken out of the answer, and why."""
+
+    sentence: str
+    reason: Reason
+    citations: list[int] = field(default_factory=list)
+    score: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sentence": self.sentence, "reason": self.reason, "citations": self.citations, "score": self.score}
+
+
+@dataclass
+class Fix:
+    """A citation number dropped or re-pointed inside a kept sentence (numbers are the *original* ones)."""
+
+    sentence: str
+    original: int
+    replacement: int | None
+    reason: Literal["out_of_range", "not_supporting", "repaired"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sentence": self.sentence, "original": self.original, "replacement": self.replacement,
+                "reason": self.reason}
+
+
+@dataclass
+class CheckedAnswer:
+    """The checked text and everything the check changed."""
+
+    text: str
+    order: list[int]  # original passage numbers in order of first use: new number = index + 1
+    claims: list[tuple[str, list[int]]]  # kept cited sentences (plain text, original numbers)
+    removed: list[Removal]
+    fixes: list[Fix]
+    abstain_seen: bool = False
+    held: str = ""  # connective text never released because no cited claim followed it
+
+    @property
+    def renumber(self) -> dict[int, int]:
+        return {orig: i + 1 for i, orig in enumerate(self.order)}
+
+    @property
+    def flags(self) -> list[str]:
+        out = []
+        if any(f.reason == "out_of_range" for f in self.fixes) or any(r.reason == "out_of_range"
+                                                                        for r in self.removed):
+            out.append("citation_out_of_range")
+        if any(f.reason == "repaired" for f in self.fixes):
+            out.append("citation_repaired")
+        if any(f.reason == "not_supporting" for f in self.fixes):
+            out.append("citation_dropped")
+        if self.removed:
+            out.append("sentences_removed")
+        return out
+
+
+def _units(raw: str) -> list[tuple[int, int]]:
+    """Sentence spans of ``raw``; a marker that opens the next segment (``… 2004. [1] Next``) belongs to the
+    sentence before it, as the extractive answerer writes."""
+    units: list[tuple[int, int]] = []
+    for a, b in split_sentences(raw):
+        seg = raw[a:b]
+        lead = _LEAD.match(seg)
+        if lead and units:
+            units[-1] = (units[-1][0], a + lead.end())
+            rest = seg[lead.end():]
+            if rest.strip():
+                units.append((b - len(rest.lstrip()), b))
+        else:
+            units.append((a, b))
+    return units
+
+
+class CitationChecker:
+    """Incremental checker: ``feed`` text as it arrives, get back checked text ready to show; ``close`` at the
+    end. ``passages`` maps the citation numbers the model saw to the text it may cite."""
+
+    def __init__(self, passages: Mapping[int, str], scorer: Scorer | None = None, *, repair: bool = True,
+                 mode: Literal["remove", "mark"] = "remove") -> None:
+        self.passages = dict(passages)
+        self.scorer = scorer or default_scorer()
+        self.repair = repair
+        self.mode = mode
+        self._raw = ""
+        self._done = 0  # units already processed
+        self._out: list[str] = []  # released pieces
+        self._held: list[tuple[str, str]] = []  # (separator, text) waiting for a first cited claim
+        self._order: list[int] = []
+        self._claims: list[tuple[str, list[int]]] = []
+        self._removed: list[Removal] = []
+        self._fixes: list[Fix] = []
+        self._abstain = False
+        self._closed = False
+
+    # -- streaming -------------------------------------------------------------------------------------
+    def feed(self, piece: str) -> str:
+        """Add model output; return the checked text released by it (complete sentences only)."""
+        self._raw += piece
+        units = _units(self._raw)
+        final = len(units) - 1
+        if units and _ONLY_MARKUP.match(self._raw[units[-1][0]:units[-1][1]]):
+            final -= 1  # "[1" may still become the previous sentence's marker
+        return self._process(units, max(final, self._done))
+
+    def close(self) -> str:
+        """End of output: check the last sentence; return what it releases."""
+        if self._closed:
+            return ""
+        self._closed = True
+        units = _units(self._raw)
+        return self._process(units, len(units))
+
+    @property
+    def text(self) -> str:
+        """Everything released so far."""
+        return "".join(self._out)
+
+    def result(self) -> CheckedAnswer:
+        return CheckedAnswer(self.text, list(self._order), list(self._claims), list(self._removed),
+                             list(self._fixes), self._abstain, "".join(s + t for s, t in self._held).strip())
+
+    # -- one sentence ----------------------------------------------------------------------------------
+    def _process(self, units: list[tuple[int, int]], upto: int) -> str:
+        released: list[str] = []
+        while self._done < upto:
+            i = self._done
+            a, b = units[i]
+            gap = self._raw[(units[i - 1][1] if i > 0 else 0):a]
+            self._done += 1
+            kept = self._check_unit(self._raw[a:b])
+            if kept is None:
+                continue
+            text, is_claim = kept
+            sep = ("\n" * min(2, gap.count("\n"))) if "\n" in gap else " "
+            if not is_claim and not self._claims:
+                self._held.append((sep, text))  # released with the first cited claim, or never
+                continue
+            pending, self._held = [*self._held, (sep, text)], []
+            for s, t in pending:
+                piece = (s if self._out else "") + t
+                self._out.append(piece)
+                released.append(piece)
+        return "".join(released)
+
+    def _check_unit(self, unit: str) -> tuple[str, bool] | None:
+        """``(text to show, is a cited claim)`` or None when the sentence is dropped."""
+        plain = strip_markers(unit)
+        if not plain:
+            return None
+        cites = list(dict.fromkeys(citation_numbers(unit)))
+        if is_abstain(plain):
+            self._abstain = True
+            return plain, False
+        valid = [n for n in cites if n in self.passages]
+        for n in cites:
+            if n not in self.passages:
+                self._fixes.append(Fix(plain, n, None, "out_of_range"))
+        if not cites:
+            if is_connective(plain):
+                return plain, False
+            return self._drop(plain, "uncited", cites)
+        if valid and self._supported(plain, valid):
+            needed = self._needed(plain, valid)
+            return self._keep(unit, plain, needed, rewrite=needed != cites), True
+        if len(valid) >= 2 and _CONFLICT.search(plain) and self._values_present(plain, valid):
+            return self._keep(unit, plain, valid, rewrite=valid != cites), True
+        if self.repair:
+            best = self._best_passage(plain)
+            if best is not None:
+                for n in cites:
+                    if n in self.passages:
+                        self._fixes.append(Fix(plain, n, best, "repaired"))
+                if not valid:
+                    self._fixes.append(Fix(plain, cites[0], best, "repaired"))
+                return self._keep(unit, plain, [best], rewrite=True), True
+        if not valid:
+            return self._drop(plain, "out_of_range", cites)
+        return self._drop(plain, "unsupported", cites)
+
+    def _drop(self, plain: str, reason: Reason, cites: list[int]) -> tuple[str, bool] | None:
+        score = None
+        valid = [n for n in cites if n in self.passages]
+        if valid:
+            score = round(self.scorer.score(plain, "\n".join(self.passages[n] for n in valid)), 4)
+        self._removed.append(Removal(plain, reason, cites, score))
+        if self.mode == "mark" and reason != "uncited":
+            return plain.rstrip() + UNVERIFIED_LABEL, False
+        return None
+
+    def _supported(self, plain: str, nums: list[int]) -> bool:
+        return self.scorer.supports(plain, "\n".join(self.passages[n] for n in nums))
+
+    def _needed(self, plain: str, valid: list[int]) -> list[int]:
+        """Drop a cited passage that does not support the sentence when the others do without it."""
+        if len(valid) == 1:
+            return valid
+        keep = list(valid)
+        for n in valid:
+            rest = [m for m in keep if m != n]
+            if rest and not self.scorer.supports(plain, self.passages[n]) and self._supported(plain, rest):
+                keep = rest
+                self._fixes.append(Fix(plain, n, None, "not_supporting"))
+        return keep
+
+    def _values_present(self, plain: str, nums: list[int]) -> bool:
+        """A conflict note ("[1] menyebut 2019, sedangkan [2] 2021") is fine when its values are in the sources."""
+        detail = getattr(self.scorer, "detail", None)
+        if detail is None:
+            return False
+        return not detail(plain, "\n".join(self.passages[n] for n in nums)).missing
+
+    def _best_passage(self, plain: str) -> int | None:
+        scored = [(self.scorer.score(plain, p), n) for n, p in self.passages.items()]
+        scored.sort(key=lambda x: (-x[0], x[1]))
+        for _, n in scored[:1]:
+            if self.scorer.supports(plain, self.passages[n]):
+                return n
+        return None
+
+    def _keep(self, unit: str, plain: str, nums: list[int], *, rewrite: bool) -> str:
+        for n in nums:
+            if n not in self._order:
+                self._order.append(n)
+        self._claims.append((plain, list(nums)))
+        new = {o: i + 1 for i, o in enumerate(self._order)}
+        if not rewrite:
+            def renum(m: re.Match[str]) -> str:
+                return "[" + ", ".join(str(new[int(x)]) for x in re.split(r"\s*[,;]\s*", m.group(1))) + "]"
+            return MARK.sub(renum, unit.strip())
+        marker = "[" + ", ".join(str(new[n]) for n in nums) + "]"
+        matches = list(MARK.finditer(unit))
+        if not matches:
+            body = unit.strip().rstrip() + "\x00"
+        else:
+            last = matches[-1]
+            body = MARK.sub("", unit[:last.start()]) + "\x00" + MARK.sub("", unit[last.end():])
+        body = re.sub(r"\s+([.!?,;:])", r"\1", " ".join(body.split()))
+        if body.endswith("\x00") and not body[:-1].endswith(" "):
+            body = body[:-1] + " \x00"
+        return body.replace("\x00", marker).strip()
+
+
+def check_citations(text: str, passages: Mapping[int, str], scorer: Scorer | None = None, *, repair: bool = True,
+                    mode: Literal["remove", "mark"] = "remove") -> CheckedAnswer:
+    """Check a whole answer at once (same result as feeding it piece by piece)."""
+    checker = CitationChecker(passages, scorer, repair=repair, mode=mode)
+    checker.feed(text)
+    checker.close()
+    return checker.result()
