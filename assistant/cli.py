@@ -209,6 +209,10 @@ def _register_subcommands() -> None:
         from evals.cli import app as eval_app
 
         app.add_typer(eval_app, name="eval", help="Evaluasi kualitas jawaban dan retrieval.")
+    if importlib.util.find_spec("evals") and importlib.util.find_spec("evals.bench"):
+        from evals.bench import app as bench_app
+
+        app.add_typer(bench_app, name="bench", help="Benchmark kecepatan, memori dan kualitas (3 ukuran korpus).")
 
 
 _register_subcommands()
