@@ -157,20 +157,20 @@ class Assistant:
         if remember:
             if answer.conversation_id is None:
                 answer.conversation_id = ConversationStore.new_id()
+            cites = [c.model_dump() for c in answer.citations]
             self.conversations.append(answer.conversation_id, Turn(
-                q, standalone, answer.answer, answer.answer_id, [c.model_dump() for c in answer.citations],
-                time.time()))
+                q, standalone, answer.answer, answer.answer_id, cites, time.time()))
+            self.feedback.log_answer(answer.answer_id, q, answer.answer, cites)
         return answer
 
     def record_feedback(self, answer_id: str, rating: Rating, comment: str | None = None,
                         channel: str = "api") -> str:
         """Store feedback with the question, answer and citations it refers to; KeyError if the answer is unknown."""
-        found = self.conversations.find_answer(answer_id)
+        found = self.feedback.find_answer(answer_id)
         if found is None:
             raise KeyError(answer_id)
-        _, turn = found
-        return self.feedback.add(answer_id, rating, question=turn.question, answer=turn.answer,
-                                 citations=turn.citations, comment=comment, channel=channel)
+        return self.feedback.add(answer_id, rating, question=found["question"], answer=found["answer"],
+                                 citations=found["citations"], comment=comment, channel=channel)
 
     def close(self) -> None:
         self.feedback.close()

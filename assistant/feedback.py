@@ -28,7 +28,25 @@ class FeedbackStore:
             "CREATE TABLE IF NOT EXISTS feedback (id TEXT PRIMARY KEY, answer_id TEXT NOT NULL, rating TEXT NOT NULL,"
             " comment TEXT, question TEXT, answer TEXT, citations TEXT, channel TEXT, at REAL NOT NULL)")
         self._db.execute("CREATE INDEX IF NOT EXISTS feedback_answer ON feedback(answer_id)")
+        # Every answer given is logged here too, so feedback can refer to it even after its conversation was
+        # reset or expired.
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS answers (answer_id TEXT PRIMARY KEY, question TEXT, answer TEXT, "
+            "citations TEXT, at REAL NOT NULL)")
         self._lock = threading.Lock()
+
+    def log_answer(self, answer_id: str, question: str, answer: str, citations: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?)",
+                             (answer_id, question, answer, json.dumps(citations, ensure_ascii=False), time.time()))
+
+    def find_answer(self, answer_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT question, answer, citations FROM answers WHERE answer_id=?",
+                                   (answer_id,)).fetchone()
+        if row is None:
+            return None
+        return {"question": row[0], "answer": row[1], "citations": json.loads(row[2] or "[]")}
 
     def add(self, answer_id: str, rating: Rating, *, question: str = "", answer: str = "",
             citations: list[dict[str, Any]] | None = None, comment: str | None = None, channel: str = "api") -> str:

@@ -212,3 +212,13 @@ def test_followup_uses_conversation(corpus_assistant):
     second = corpus_assistant.ask("Kalau Pekalongan?", conversation_id=first.conversation_id)
     assert "Pekalongan" in second.standalone_question
     assert "Pekalongan" in second.answer
+
+
+def test_feedback_refers_to_answer_after_conversation_reset(corpus_assistant):
+    ans = corpus_assistant.ask("Kapan Jejaring Kota Kreatif UNESCO dibentuk?")
+    corpus_assistant.conversations.delete(ans.conversation_id)
+    corpus_assistant.record_feedback(ans.answer_id, "down", comment="kurang lengkap")
+    (row,) = list(corpus_assistant.feedback.iter_all(rating="down"))
+    assert row["question"].startswith("Kapan") and row["answer"] == ans.answer and row["citations"]
+    with pytest.raises(KeyError):
+        corpus_assistant.record_feedback("tidak-ada", "up")
