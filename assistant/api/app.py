@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
@@ -89,8 +89,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.state.limiter = TokenBucketLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     install_error_handlers(app)
 
-    for module in (ask, search, conversations, feedback, health, documents):
-        app.include_router(module.router)
+    routers = [m.router for m in (ask, search, conversations, feedback, health, documents)]
+    for router in routers:
+        app.include_router(router)
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
 
     if settings.open_read:
-        _document_open_reading(app)
+        _document_open_reading(app, routers)
 
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
@@ -117,11 +118,12 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     return app
 
 
-def _document_open_reading(app: FastAPI) -> None:
+def _document_open_reading(app: FastAPI, routers: list[APIRouter]) -> None:
     """With ``open_read`` the reading endpoints take a key but do not need one: say so in the OpenAPI document
     (an empty security requirement), so clients and contract tests do not expect a 401 there."""
-    reading = {(r.path, m.lower()) for r in app.routes if isinstance(r, APIRoute)
-               if any(d.dependency is require_reader for d in r.dependencies) for m in r.methods}
+    reading = {(r.path, m.lower()) for router in routers for r in router.routes if isinstance(r, APIRoute)
+               if any(d.dependency is require_reader for d in [*router.dependencies, *r.dependencies])
+               for m in r.methods}
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -129,7 +131,7 @@ def _document_open_reading(app: FastAPI) -> None:
             schema = build()
             for path, ops in schema["paths"].items():
                 for method, op in ops.items():
-                    if (path, method) in reading and {} not in op.get("security", [{}]):
+                    if (path, method) in reading and {} not in op.setdefault("security", []):
                         op["security"].append({})
             app.openapi_schema = schema
         return app.openapi_schema

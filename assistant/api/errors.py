@@ -8,13 +8,13 @@ turned into a 500 with a generic message by the request middleware; the stack tr
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
 
 from assistant.assistant import InvalidQuestion
 from assistant.store import StoreUnavailable
@@ -130,10 +130,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method routed for this path (Starlette's own Allow lists only the first route with the path, e.g.
-    GET but not DELETE of ``/v1/conversations/{id}``)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
-            methods |= set(route.methods or ())
-    return sorted(methods)
+    """Every method documented for this path. (Starlette's own Allow lists only the first route with the path:
+    GET but not DELETE of ``/v1/conversations/{id}``.)"""
+    for template, ops in request.app.openapi()["paths"].items():
+        pattern = "".join("[^/]+" if part.startswith("{") else re.escape(part)
+                          for part in re.split(r"(\{[^/]+\})", template))
+        if re.fullmatch(pattern, request.url.path):
+            return sorted(m.upper() for m in ops)
+    return []

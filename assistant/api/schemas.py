@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from assistant.models import Citation, Filters, IngestReport
 
@@ -31,7 +31,7 @@ class AskRequest(BaseModel):
                           json_schema_extra=QUESTION_SCHEMA)
     conversation_id: str | None = ConversationId
     filters: Filters | None = None
-    stream: bool = Field(default=False, description="true = jawaban dialirkan sebagai Server-Sent Events.")
+    stream: StrictBool = Field(default=False, description="true = jawaban dialirkan sebagai Server-Sent Events.")
 
 
 class SearchRequest(BaseModel):
@@ -118,6 +118,31 @@ class ErrorResponse(BaseModel):
     """Every error, whatever its status: ``{"error": {"code", "message"}}``."""
 
     error: ErrorDetail
+
+
+_ERROR_TEXT = {
+    400: "Isi permintaan tidak dapat diurai.",
+    401: "Kunci API tidak ada atau tidak valid.",
+    403: "Kunci API tidak berperan admin.",
+    404: "Tidak ditemukan.",
+    409: "Bertentangan dengan dokumen yang sudah ada.",
+    413: "Isi permintaan atau berkas terlalu besar.",
+    415: "Jenis berkas tidak didukung.",
+    422: "Data permintaan tidak valid (pesan berbahasa Indonesia).",
+    429: "Terlalu banyak permintaan; lihat header Retry-After.",
+    503: "Belum siap atau penyimpanan vektor tidak terjangkau; lihat header Retry-After.",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict]:
+    """OpenAPI ``responses`` entries for error statuses, all in the envelope shape."""
+    return {code: {"model": ErrorResponse, "description": _ERROR_TEXT[code]} for code in codes}
+
+
+# Every endpoint with a JSON body can meet these besides its own errors.
+JSON_BODY_ERRORS = (400, 413, 422)
+# Every endpoint behind the key check and the rate limit.
+GUARDED_ERRORS = (401, 429)
 
 
 class Health(BaseModel):

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from assistant.api.deps import get_assistant, get_metrics, require_reader
 from assistant.api.errors import STORE_RETRY_AFTER
 from assistant.api.metrics import ApiMetrics
-from assistant.api.schemas import AskRequest, ErrorResponse, SourceRef
+from assistant.api.schemas import GUARDED_ERRORS, JSON_BODY_ERRORS, AskRequest, SourceRef, error_responses
 from assistant.assistant import Assistant, InvalidQuestion
 from assistant.models import Answer
 from assistant.store import StoreUnavailable
@@ -62,8 +62,7 @@ _SSE_SCHEMA = {"type": "object", "required": ["event", "data"], "properties": {
                 "jawaban sebagai Server-Sent Events: `retrieval`, `delta`…, `citations`, `done` (atau `error`).",
     responses={200: {"content": {"application/json": {"example": _EXAMPLE_ANSWER},
                                  "text/event-stream": {"schema": _SSE_SCHEMA, "example": _EXAMPLE_STREAM}}},
-               401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 429: {"model": ErrorResponse},
-               503: {"model": ErrorResponse}},
+               **error_responses(*GUARDED_ERRORS, *JSON_BODY_ERRORS, 503)},
 )
 async def ask(body: AskRequest, request: Request, assistant: Assistant = Depends(get_assistant),
               metrics: ApiMetrics = Depends(get_metrics)):

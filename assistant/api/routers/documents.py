@@ -17,14 +17,14 @@ from starlette.concurrency import run_in_threadpool
 
 from assistant.api.deps import get_assistant, get_settings, require_admin
 from assistant.api.errors import ApiError
-from assistant.api.schemas import DocumentChange, DocumentInfo, ErrorResponse
+from assistant.api.schemas import GUARDED_ERRORS, DocumentChange, DocumentInfo, error_responses
 from assistant.assistant import Assistant
 from assistant.config import Settings
 from assistant.documents import SUPPORTED_SUFFIXES, LoadError, load_bytes, slugify
 from assistant.models import IngestReport
 
 router = APIRouter(prefix="/v1", tags=["dokumen (admin)"], dependencies=[Depends(require_admin)],
-                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}})
+                   responses=error_responses(*GUARDED_ERRORS, 403))
 # One index change at a time from this process (the core's writer lock also guards across processes); it makes
 # "check the doc id is free, write the file, ingest" one step.
 _write_lock = threading.Lock()
@@ -49,8 +49,7 @@ def _is_upload(path: str, settings: Settings) -> bool:
 @router.post("/documents", status_code=201, response_model=DocumentChange, summary="Unggah dokumen",
              description="Unggah satu berkas md/txt/pdf/html/docx (≤ 20 MB); berkas diperiksa dulu, lalu "
                          "diindeks.",
-             responses={409: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
-                        415: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
+             responses=error_responses(400, 409, 413, 415, 422))
 async def upload_document(file: UploadFile = File(description="Berkas md/txt/pdf/html/docx"),
                           assistant: Assistant = Depends(get_assistant),
                           settings: Settings = Depends(get_settings)) -> DocumentChange:
@@ -113,7 +112,7 @@ async def list_documents(assistant: Assistant = Depends(get_assistant),
 @router.delete("/documents/{doc_id}", response_model=DocumentChange, summary="Hapus dokumen dari indeks",
                description="Menghapus dokumen dari indeks (dan berkas unggahannya, bila ada). Dokumen dari "
                            "corpus/ akan kembali pada reindex berikutnya.",
-               responses={404: {"model": ErrorResponse}})
+               responses=error_responses(404))
 async def delete_document(doc_id: str, assistant: Assistant = Depends(get_assistant),
                           settings: Settings = Depends(get_settings)) -> DocumentChange:
     return await run_in_threadpool(_delete, assistant, settings, doc_id)

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assistant.api.deps import get_assistant, require_admin, require_reader
 from assistant.api.errors import ApiError
-from assistant.api.schemas import ErrorResponse, FeedbackCreated, FeedbackRequest
+from assistant.api.schemas import GUARDED_ERRORS, JSON_BODY_ERRORS, FeedbackCreated, FeedbackRequest, error_responses
 from assistant.assistant import Assistant
 
 router = APIRouter(prefix="/v1/feedback", tags=["umpan-balik"])
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/feedback", tags=["umpan-balik"])
 
 @router.post("", status_code=201, response_model=FeedbackCreated, summary="Beri umpan balik atas jawaban",
              dependencies=[Depends(require_reader)],
-             responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
+             responses=error_responses(*GUARDED_ERRORS, *JSON_BODY_ERRORS, 404))
 async def add_feedback(body: FeedbackRequest, assistant: Assistant = Depends(get_assistant)) -> FeedbackCreated:
     try:
         fid = await run_in_threadpool(assistant.record_feedback, body.answer_id, body.rating, body.comment, "api")
@@ -32,7 +32,7 @@ async def add_feedback(body: FeedbackRequest, assistant: Assistant = Depends(get
 @router.get("/export", summary="Ekspor umpan balik (JSONL, admin)", dependencies=[Depends(require_admin)],
             response_class=StreamingResponse,
             responses={200: {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
-                       401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}})
+                       **error_responses(*GUARDED_ERRORS, 403, 422)})
 async def export_feedback(rating: Literal["up", "down"] | None = Query(default=None),
                           assistant: Assistant = Depends(get_assistant)) -> StreamingResponse:
     rows = await run_in_threadpool(lambda: list(assistant.feedback.iter_all(rating)))

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from assistant.api.deps import get_assistant, get_metrics, require_reader
 from assistant.api.errors import ApiError
 from assistant.api.metrics import ApiMetrics
-from assistant.api.schemas import ErrorResponse, Health, Readiness
+from assistant.api.schemas import GUARDED_ERRORS, Health, Readiness, error_responses
 from assistant.assistant import Assistant
 
 router = APIRouter(tags=["kesehatan"])
@@ -20,7 +20,7 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Readiness, summary="Siap melayani",
-            responses={503: {"model": ErrorResponse}})
+            responses=error_responses(503))
 async def readyz(assistant: Assistant = Depends(get_assistant),
                  metrics: ApiMetrics = Depends(get_metrics)) -> Readiness:
     def check() -> tuple[Readiness, bool]:
@@ -39,7 +39,8 @@ async def readyz(assistant: Assistant = Depends(get_assistant),
 
 
 @router.get("/metrics", summary="Metrik Prometheus", response_class=Response, dependencies=[Depends(require_reader)],
-            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+                       **error_responses(*GUARDED_ERRORS)})
 async def metrics_endpoint(assistant: Assistant = Depends(get_assistant),
                            metrics: ApiMetrics = Depends(get_metrics)) -> Response:
     def render() -> bytes:

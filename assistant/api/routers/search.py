@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assistant.api.deps import get_assistant, get_metrics, require_reader
 from assistant.api.metrics import ApiMetrics
-from assistant.api.schemas import ErrorResponse, SearchRequest
+from assistant.api.schemas import GUARDED_ERRORS, JSON_BODY_ERRORS, SearchRequest, error_responses
 from assistant.assistant import Assistant
 from assistant.models import SearchResponse
 
@@ -17,8 +17,7 @@ router = APIRouter(prefix="/v1", tags=["pencarian"], dependencies=[Depends(requi
 @router.post("/search", response_model=SearchResponse, summary="Cari potongan dokumen",
              description="Potongan teks terindeks yang paling relevan, berurutan menurut skor gabungan "
                          "(dense + BM25).",
-             responses={401: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
-                        429: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
+             responses=error_responses(*GUARDED_ERRORS, *JSON_BODY_ERRORS, 503))
 async def search(body: SearchRequest, assistant: Assistant = Depends(get_assistant),
                  metrics: ApiMetrics = Depends(get_metrics)) -> SearchResponse:
     result = await run_in_threadpool(assistant.search, body.query, body.k, body.filters)
