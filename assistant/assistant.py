@@ -88,7 +88,10 @@ class Assistant:
         from assistant.documents import iter_source_files
 
         roots = [Path(r).resolve() for r in (roots or [self.settings.corpus_dir])]
-        files = self.generation().manifest.get("files", {})
+        manifest = self.generation().manifest
+        if manifest.get("settings") != self.indexer.chunk_settings():
+            return True  # chunking or parsing changed since the index was built
+        files = manifest.get("files", {})
         seen = set()
         for p in iter_source_files(roots):
             key = str(p.resolve())

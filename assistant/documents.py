@@ -22,6 +22,8 @@ import yaml
 
 from assistant.models import Document
 
+# Bump when parsing changes what a file turns into: unchanged files are then re-chunked on the next ingest.
+LOADER_VERSION = 2
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".pdf", ".html", ".htm", ".docx"}
 # Files that document a folder rather than hold knowledge.
 IGNORED_NAMES = {"README.md", "readme.md", "LICENSE", ".gitkeep"}
@@ -126,6 +128,7 @@ def _load_markdown(text: str, fallback_id: str) -> Document:
         if not isinstance(meta, dict):
             raise LoadError("front matter harus berupa pemetaan YAML")
         body = text[m.end():]
+    body = tables_to_sentences(body)
     title = str(meta.get("title") or _first_heading(body) or fallback_id)
     sources = []
     for s in meta.get("sources") or []:
@@ -139,6 +142,40 @@ def _load_markdown(text: str, fallback_id: str) -> Document:
         updated=_as_str(meta.get("updated", "")), sources=sources,
         facts=[str(f) for f in meta.get("facts") or []],
     )
+
+
+_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+
+
+def tables_to_sentences(body: str) -> str:
+    """Rewrite Markdown tables as one self-contained line per row ("Tahun 2015: Kota baru 47; Total 116.").
+
+    A table row cut off from its header means nothing to a reader or to retrieval; as a line that repeats the
+    column names, each row survives chunking and can be quoted as an answer.
+    """
+    lines = body.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if (i + 1 < len(lines) and lines[i].lstrip().startswith("|") and _TABLE_SEP.match(lines[i + 1])):
+            header = _cells(lines[i])
+            i += 2
+            while i < len(lines) and lines[i].lstrip().startswith("|"):
+                cells = _cells(lines[i])
+                pairs = [(h, c) for h, c in zip(header, cells, strict=False) if c and c != "-"]
+                if pairs:
+                    (h0, c0), rest = pairs[0], pairs[1:]
+                    tail = "; ".join(f"{h}: {c}" for h, c in rest)
+                    out.append(f"- {h0} {c0}: {tail}." if tail else f"- {h0} {c0}.")
+                i += 1
+            continue
+        out.append(lines[i])
+        i += 1
+    return "\n".join(out)
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip().replace("**", "") for c in line.strip().strip("|").split("|")]
 
 
 def _as_str(v: Any) -> str:

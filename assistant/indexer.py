@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.chunking import Chunker
-from assistant.documents import LoadError, iter_source_files, load_file
+from assistant.documents import LOADER_VERSION, LoadError, iter_source_files, load_file
 from assistant.embeddings import CachedEmbeddings
 from assistant.models import Chunk, IngestReport, SkippedFile
 from assistant.store import BM25Index, Generation, GenerationStore, VectorStore
@@ -34,9 +34,9 @@ class Indexer:
         self.chunker = chunker
         self.max_file_bytes = max_file_bytes
 
-    def _chunk_settings(self) -> dict[str, Any]:
+    def chunk_settings(self) -> dict[str, Any]:
         sp = self.chunker.splitter
-        return {"chunk_size": sp._chunk_size, "chunk_overlap": sp._chunk_overlap, "version": 1}
+        return {"chunk_size": sp._chunk_size, "chunk_overlap": sp._chunk_overlap, "loader": LOADER_VERSION}
 
     def ingest(self, roots: Iterable[Path], progress: ProgressFn | None = None, *,
                remove_missing: bool = True) -> IngestReport:
@@ -47,7 +47,7 @@ class Indexer:
         with self.generations.writer_lock():
             old = self.generations.load()
             old_files: dict[str, Any] = old.manifest.get("files", {})
-            same_settings = old.manifest.get("settings") == self._chunk_settings()
+            same_settings = old.manifest.get("settings") == self.chunk_settings()
             by_id_old = {c.chunk_id: c for c in old.chunks}
 
             new_files: dict[str, Any] = {}
@@ -148,7 +148,7 @@ class Indexer:
             if progress:
                 progress("bm25", 0, 1)
             bm25 = BM25Index.build([c.embed_text for c in new_chunks])
-            manifest = {"files": new_files, "settings": self._chunk_settings(),
+            manifest = {"files": new_files, "settings": self.chunk_settings(),
                         "embedding_model": self.embedder.model_name, "dim": self.embedder.dim}
             report.generation = self.generations.publish(new_chunks, manifest, bm25)
         else:

@@ -59,9 +59,40 @@ def stem(word: str) -> str:
     return out or word
 
 
+# Chat Indonesian → standard forms, so "nambah", "dapet", "kab", "dirjen" find the formal corpus text. Only
+# forms seen in focal points' messages; the -in → -kan rule below covers the productive suffix.
+_SLANG = {
+    "nyambung": "sambung", "nyambungnya": "sambung", "sebutin": "sebut", "nyebut": "sebut", "nyoba": "coba",
+    "nambah": "tambah", "bareng": "bersama", "barengan": "bersama", "pake": "pakai", "dipake": "dipakai",
+    "ngirim": "kirim", "telat": "terlambat", "dapet": "dapat", "dateng": "datang", "bikin": "buat",
+    "gede": "besar", "ngatur": "atur", "ngecek": "periksa", "cek": "periksa", "bener": "benar", "nulis": "tulis",
+    "bilang": "sebut", "abis": "setelah", "milih": "pilih", "info": "informasi", "kab": "kabupaten",
+    "pemkab": "pemerintah kabupaten", "pemkot": "pemerintah kota", "dirjen": "direktur jenderal",
+    "dubes": "duta besar", "tgl": "tanggal", "thn": "tahun", "komnas": "komisi nasional", "ngusulin": "usul",
+    "diusulin": "diusulkan", "ngajuin": "ajukan", "kemenparekraf": "kemenparekraf", "deadline": "batas waktu",
+    "timeline": "jadwal", "jogja": "yogyakarta", "jogjakarta": "yogyakarta", "solo": "surakarta",
+    "ekraf": "ekonomi kreatif", "perpres": "peraturan presiden", "permen": "peraturan menteri",
+    "kemlu": "kementerian luar negeri", "ngapain": "apa", "gimana": "bagaimana", "nggak": "tidak",
+}
+
+
+def _normalise(word: str) -> list[str]:
+    mapped = _SLANG.get(word)
+    if mapped:
+        return mapped.split()
+    if len(word) > 5 and word.startswith("di") and word.endswith("in") and not word.endswith("ain"):
+        return [word[:-2] + "kan"]  # dikeluarin → dikeluarkan
+    if len(word) > 6 and word.startswith("di") and word.endswith("ain"):
+        return [word[:-3] + "akan"]  # diadain → diadakan
+    return [word]
+
+
 def words(text: str) -> list[str]:
-    """Folded word tokens, no filtering."""
-    return _WORD.findall(fold(text))
+    """Folded word tokens with chat forms normalised, no filtering."""
+    out: list[str] = []
+    for w in _WORD.findall(fold(text)):
+        out.extend(_normalise(w))
+    return out
 
 
 def tokenize(text: str, *, stemming: bool = True, stopwords: bool = True) -> list[str]:

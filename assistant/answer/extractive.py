@@ -8,7 +8,7 @@ only say what the documents say. The pieces:
   the sentence holds the kind of value the question asks for (a year for *kapan*, a number for *berapa* …).
 * **Abstention** — an evidence score from the best chunk's dense similarity and the share of the question's
   content words the top chunks contain; below ``abstain_threshold`` (calibrated on the gold questions, see
-  ``evals/calibrate.py``) the assistant says it does not know. When the best sentence is itself a statement
+  ``evals/calibrate_abstain.py``) the assistant says it does not know. When the best sentence is itself a statement
   that the documents do not know something, the answer says so too, with that sentence cited.
 * **Conflicts** — when strong sentences from different chunks give different values of the asked kind, or a
   selected sentence says that sources differ, the answer is flagged and says so.
@@ -38,6 +38,8 @@ _UNKNOWN = re.compile(
 _CONFLICT = re.compile(
     r"berbeda|tidak sama|tidak konsisten|selisih|bertentangan|versi lain|sumber lain menyebut|simpang siur|"
     r"perbedaan angka|angka yang berbeda", re.I)
+_LIST_Q = re.compile(r"\b(apa saja|apa aja|siapa saja|siapa aja|mana saja|mana aja|sebutkan|sebut|daftar|"
+                     r"apa-apa saja|bagian-bagian|syarat|lampiran|dokumen apa)\b")
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s+)")
 
 
@@ -87,6 +89,7 @@ class _Candidate:
     score: float
     hit: ScoredChunk
     cover: float = 0.0
+    lead: str = ""  # the lead-in sentence of a list item ("Lampiran wajib:"), shown once before its items
 
 
 class ExtractiveAnswerer(Answerer):
@@ -136,7 +139,7 @@ class ExtractiveAnswerer(Answerer):
         if not cands:
             return Draft(ABSTAIN_TEXT, abstained=True, evidence=evidence, flags=["no_sentence"])
         qtype = question_type(question)
-        chosen = self._select(cands)
+        chosen = self._select(cands, wants_list=bool(_LIST_Q.search(fold(question))))
         best = chosen[0]
         pair = self._conflict_pair(qtype, chosen, cands)
         if pair is None and not any(_CONFLICT.search(c.text) for c in chosen):
@@ -161,6 +164,7 @@ class ExtractiveAnswerer(Answerer):
         citations: list[Citation] = []
         quotes: dict[str, list[str]] = {}
         parts: list[str] = []
+        leads_shown: set[tuple[str, str]] = set()
         for c in chosen:
             cid = c.hit.chunk.chunk_id
             if cid not in numbers:
@@ -169,8 +173,13 @@ class ExtractiveAnswerer(Answerer):
                 ch = c.hit.chunk
                 citations.append(Citation(n=numbers[cid], doc_id=ch.doc_id, title=ch.title, section=ch.section,
                                           url=ch.url, date=ch.date, chunk_id=cid))
+            shown = c.text
+            if c.lead and (cid, c.lead) not in leads_shown:  # a list's lead-in once, before its first item
+                leads_shown.add((cid, c.lead))
+                shown = f"{c.lead} {c.text}"
+                quotes[cid].append(c.lead)
             quotes[cid].append(c.text)
-            parts.append(f"{c.text} [{numbers[cid]}]")
+            parts.append(f"{shown} [{numbers[cid]}]")
         for cit in citations:
             cit.quote = " ".join(quotes[cit.chunk_id])
 
@@ -219,27 +228,32 @@ class ExtractiveAnswerer(Answerer):
                 if text.endswith(":"):
                     lead = text  # a lead-in ("Belum ada informasi resmi tentang:") gives list items their sense
                     continue
-                if is_item and lead:
-                    text = f"{lead} {text}"
-                elif not _MARKUP.match(raw):
+                item_lead = lead if is_item else ""
+                if not _MARKUP.match(raw):
                     lead = ""
-                if len(text.split()) < 4:
+                if len(f"{item_lead} {text}".split()) < 4:
                     continue
-                sent_terms = set(tokenize(text))
+                sent_terms = set(tokenize(f"{item_lead} {text}"))
                 cover = sum(weight[t] for t in q_terms & sent_terms) / total
                 score = 0.55 * cover + 0.15 * head_cover + 0.2 * rank_prior + 0.02 * (pos == 0)
                 if qtype != "general" and _has_type(text, qtype):
                     score += 0.12
                 if _CONFLICT.search(text) and cover > 0:
                     score += 0.04
-                out.append(_Candidate(rank, pos, text, score, h, cover))
+                out.append(_Candidate(rank, pos, text, score, h, cover, item_lead))
         return out
 
-    def _select(self, cands: list[_Candidate]) -> list[_Candidate]:
+    def _select(self, cands: list[_Candidate], wants_list: bool = False) -> list[_Candidate]:
         ranked = sorted(cands, key=lambda c: c.score, reverse=True)
         best = ranked[0]
         chosen = [best]
         seen = [set(tokenize(best.text, stemming=False))]
+        if best.lead or wants_list:
+            # A list answers "apa saja" questions: take the best item's whole list (same chunk, same lead-in).
+            items = [c for c in cands if c.hit is best.hit and c.lead and c.lead == best.lead and c is not best]
+            chosen.extend(items[: 7])
+            if items:
+                return chosen
         for c in ranked[1:]:
             if len(chosen) >= self.max_sentences:
                 break
