@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     answer_max_sentences: int = 3
     answer_context_chunks: int = 4
     # Evidence below this (see assistant/answer/extractive.py) makes the assistant abstain.
-    abstain_threshold: float = 0.40
+    abstain_threshold: float = 0.425
     max_question_chars: int = 2000
 
     # --- generation (assistant/generators.py) -----------------------------------------------------------

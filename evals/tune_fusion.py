@@ -43,9 +43,9 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     bench = Path(args.bench)
-    passages = [json.loads(line) for line in open(bench / "passages.jsonl", encoding="utf-8")]
+    passages = [json.loads(line) for line in (bench / "passages.jsonl").read_text(encoding="utf-8").splitlines()]
     pid = {p["id"]: i for i, p in enumerate(passages)}
-    qs = [json.loads(line) for line in open(bench / "questions_train.jsonl", encoding="utf-8")]
+    qs = [json.loads(line) for line in (bench / "questions_train.jsonl").read_text(encoding="utf-8").splitlines()]
     qs = [q for q in qs if all(g in pid for g in q["gold_passage_ids"])]
     random.Random(13).shuffle(qs)
     qs = qs[: args.sample]

@@ -97,7 +97,7 @@ class ExtractiveAnswerer(Answerer):
 
     name = "extractive"
 
-    def __init__(self, max_sentences: int = 3, context_chunks: int = 4, abstain_threshold: float = 0.40) -> None:
+    def __init__(self, max_sentences: int = 3, context_chunks: int = 4, abstain_threshold: float = 0.425) -> None:
         self.max_sentences = max_sentences
         self.context_chunks = context_chunks
         self.abstain_threshold = abstain_threshold
