@@ -175,13 +175,19 @@ def up(ingest_first: bool = typer.Option(True, help="Bangun/perbarui indeks dari
         err.print("Indeks belum ada atau usang: membangun dari corpus/ …")
         report = a.ingest()
         _print_report(report)
+    settings = a.settings
     a.close()
     if chat_mode or not _has_server():
         chat()
-    else:
-        from assistant.api.server import run_server
+        return
+    from assistant.api.server import run_server
 
-        run_server()
+    if settings.telegram_bot_token:
+        err.print("Bot Telegram ikut dijalankan (token ditemukan).")
+    else:
+        err.print("Bot Telegram tidak dijalankan: TELEGRAM_BOT_TOKEN belum diatur. API dan web chat tetap berjalan.")
+    err.print("Web chat dan API: http://127.0.0.1:8000  (Ctrl+C untuk berhenti)")
+    run_server()
 
 
 @app.command()
