@@ -13,18 +13,23 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.answer import Answerer, ExtractiveAnswerer
+from assistant.answer import Answerer
 from assistant.chunking import Chunker
 from assistant.config import Settings, get_settings
 from assistant.conversation import ConversationStore, RuleRewriter, Turn
 from assistant.embeddings import CachedEmbeddings, build_embedder
 from assistant.feedback import FeedbackStore, Rating
+from assistant.generators import build_answerer, build_condenser
 from assistant.indexer import Indexer, ProgressFn
 from assistant.models import Answer, Filters, IngestReport, ScoredChunk, SearchHit, SearchResponse
 from assistant.retrieval import Retriever, build_fusion
 from assistant.store import Generation, GenerationStore, VectorStore, collection_name
+
+if TYPE_CHECKING:
+    from assistant.application_check import CheckResult
+    from assistant.drafting import DraftReply
 
 
 class InvalidQuestion(ValueError):
@@ -48,8 +53,8 @@ class Assistant:
         self.retriever = Retriever(self.embedder, self.vectors, self.generation, mode=s.retrieval_mode,
                                    fusion=build_fusion("weighted", s.bm25_weight), candidates=s.candidates,
                                    dedup_threshold=s.dedup_threshold)
-        self.answerer = answerer or ExtractiveAnswerer(s.answer_max_sentences, s.answer_context_chunks,
-                                                       s.abstain_threshold)
+        self.answerer = answerer or build_answerer(s)
+        self._condenser = build_condenser(s)
         self.conversations = ConversationStore(Path(s.index_dir) / "conversations.sqlite",
                                                s.conversation_max_turns, s.conversation_ttl_seconds)
         self.feedback = FeedbackStore(Path(s.index_dir) / "feedback.sqlite")
@@ -142,7 +147,8 @@ class Assistant:
         q = self.validate_question(question)
         history = self.conversations.history(conversation_id) if conversation_id else []
         self.generation()
-        standalone = self._rewriter.rewrite(q, history)
+        standalone = (self._condenser.rewrite(q, history, self._rewriter) if self._condenser
+                      else self._rewriter.rewrite(q, history))
         timings: dict[str, float] = {}
         t = time.perf_counter()
         hits = self.retrieve(standalone, None, filters, timings)
@@ -175,7 +181,30 @@ class Assistant:
         return self.feedback.add(answer_id, rating, question=found["question"], answer=found["answer"],
                                  citations=found["citations"], comment=comment, channel=channel)
 
+    # -- staff tools -------------------------------------------------------------------------------------
+    def draft(self, message: str) -> DraftReply:
+        """A formal Indonesian reply letter to a focal point's message (answers per question, letter-wide
+        citations, what is unknown and whom to ask)."""
+        from assistant.drafting import draft_reply
+
+        text = (message or "").strip()
+        if not text:
+            raise InvalidQuestion("Pesan tidak boleh kosong.")
+        if len(text) > self.settings.draft_max_chars:
+            raise InvalidQuestion(
+                f"Pesan terlalu panjang ({len(text)} karakter; maksimum {self.settings.draft_max_chars}).")
+        self.generation()
+        return draft_reply(self, text)
+
+    def check_application(self, text: str | bytes, filename: str | None = None) -> CheckResult:
+        """Readiness checklist of a draft UCCN application (text, or bytes of a txt/md/docx/pdf file);
+        raises ``LoadError`` when the file cannot be read."""
+        from assistant.application_check import check_application
+
+        return check_application(self, text, filename)
+
     def close(self) -> None:
+        getattr(self.answerer, "close", lambda: None)()
         self.feedback.close()
         self.conversations.close()
         self.embedder.close()

@@ -159,6 +159,56 @@ def chat() -> None:
 
 
 @app.command()
+def draft(message: Optional[str] = typer.Argument(None, help="Isi pesan; tanpa argumen dibaca dari stdin"),
+          file: Optional[Path] = typer.Option(None, "--file", "-f", exists=True, dir_okay=False,
+                                              help="Berkas teks berisi pesan"),
+          json_out: bool = typer.Option(False, "--json")) -> None:
+    """Draft a formal reply letter (Indonesian) to a focal point's message, with citations."""
+    from assistant.assistant import InvalidQuestion
+
+    text = file.read_text(encoding="utf-8") if file else (message if message is not None else sys.stdin.read())
+    a = _assistant()
+    try:
+        reply = a.draft(text)
+    except InvalidQuestion as exc:
+        err.print(f"[red]Galat:[/] {exc}")
+        a.close()
+        raise typer.Exit(code=2) from None
+    if json_out:
+        print(reply.model_dump_json(indent=2, include={"draft", "citations", "unanswered", "questions",
+                                                       "timings_ms"}))
+    else:
+        console.print(reply.draft, markup=False, highlight=False)
+        console.print()
+        for c in reply.citations:
+            sec = f" › {c.section}" if c.section else ""
+            console.print(f"[bold][{c.n}][/] {c.title}{sec} ({c.date}) {c.url}")
+        if reply.unanswered:
+            console.print(f"[yellow]Belum terjawab dari dokumen: {len(reply.unanswered)} pertanyaan[/]")
+    a.close()
+
+
+@app.command()
+def check(path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Draf aplikasi: txt/md/docx/pdf"),
+          json_out: bool = typer.Option(False, "--json")) -> None:
+    """Check a draft UCCN application against the requirements found in the documents (✅ ⚠️ ❌)."""
+    from assistant.documents import LoadError
+
+    a = _assistant()
+    try:
+        res = a.check_application(path.read_bytes(), path.name)
+    except LoadError as exc:
+        err.print(f"[red]Berkas tidak dapat dibaca:[/] {exc}")
+        a.close()
+        raise typer.Exit(code=2) from None
+    if json_out:
+        print(res.model_dump_json(indent=2))
+    else:
+        console.print(res.to_text(), markup=False, highlight=False)
+    a.close()
+
+
+@app.command()
 def status() -> None:
     """What the current index holds."""
     a = _assistant()

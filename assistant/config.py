@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     # Rewrite follow-ups with the LLM (condense step) when a backend is configured; the rule rewriter stays
     # the fallback.
     llm_condense: bool = True
+    # Reply drafting (assistant/drafting.py): a focal point's letter is longer than a chat question.
+    draft_max_chars: int = 8000
     # llamacpp: an on-disk GGUF file, run in-process by llama-cpp-python (optional, not in requirements).
     llamacpp_model_path: Path | None = None
     llamacpp_n_ctx: int = 4096

@@ -36,7 +36,7 @@ from bots.telegram.formatting import (
     split_plain,
     tg_len,
 )
-from bots.telegram.handlers import APOLOGY, EXAMPLES, NOT_AVAILABLE, TypingIndicator, parse_allowed_chats
+from bots.telegram.handlers import APOLOGY, EXAMPLES, TypingIndicator, parse_allowed_chats
 
 GROUP = -1001234567890
 
@@ -200,14 +200,15 @@ async def test_allow_list(fake, corpus_assistant):
         assert fake.sent(43) == [] and fake.calls("sendChatAction", chat_id=43) == []
 
 
-async def test_draf_not_available_then_available(fake, bot, corpus_assistant):
-    assert not hasattr(corpus_assistant, "draft")
-    (reply,) = await ask(fake, 505, "/draf Warga menanyakan jadwal pendaftaran UCCN")
-    assert reply.result["text"] == NOT_AVAILABLE and "belum tersedia" in NOT_AVAILABLE
+async def test_draf_drafts_a_reply_letter(fake, bot, corpus_assistant):
+    (reply, *rest) = await ask(fake, 505, "/draf Selamat pagi. Apakah kabupaten boleh mendaftar UCCN?")
+    text = "\n".join(r.result["text"] for r in (reply, *rest))
+    assert "Draf balasan" in text and "Yth." in text and "Hormat kami" in text
+    assert "[1]" in text
+    no_errors(fake)
 
     corpus_assistant.draft = lambda request: f"Yth. Bapak/Ibu,\n\nTerkait pesan: {request} <&>"
     (reply,) = await ask(fake, 505, "/draf Warga menanyakan jadwal pendaftaran UCCN")
-    assert "Draf balasan" in reply.result["text"]
     assert "Terkait pesan: Warga menanyakan jadwal pendaftaran UCCN <&>" in reply.result["text"]
     no_errors(fake)
 

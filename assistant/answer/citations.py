@@ -131,11 +131,27 @@ class CheckedAnswer:
         return out
 
 
+_AFTER_MARK = re.compile(r"\]\s+(?=[A-Z\"“(])")
+
+
+def _spans(raw: str) -> list[tuple[int, int]]:
+    """Sentence spans, also cut after a marker that is followed by a new sentence: the text splitter keeps
+    "… nomor 11. [1] Tenggat …" together (it reads "11." as a list number), the answer's marker does not."""
+    out: list[tuple[int, int]] = []
+    for a, b in split_sentences(raw):
+        start = a
+        for m in _AFTER_MARK.finditer(raw, a, b):
+            out.append((start, m.start() + 1))
+            start = m.end()
+        out.append((start, b))
+    return out
+
+
 def _units(raw: str) -> list[tuple[int, int]]:
     """Sentence spans of ``raw``; a marker that opens the next segment (``… 2004. [1] Next``) belongs to the
     sentence before it, as the extractive answerer writes."""
     units: list[tuple[int, int]] = []
-    for a, b in split_sentences(raw):
+    for a, b in _spans(raw):
         seg = raw[a:b]
         lead = _LEAD.match(seg)
         if lead and units:
@@ -146,6 +162,17 @@ def _units(raw: str) -> list[tuple[int, int]]:
         else:
             units.append((a, b))
     return units
+
+
+def cited_sentences(text: str) -> list[tuple[str, list[int]]]:
+    """``(sentence without markers, its citation numbers)`` for each sentence, markers attached as the checker
+    attaches them (``… 2004. [1] Next …`` and ``… 2004 [1]. Next …`` parse alike)."""
+    out = []
+    for a, b in _units(text):
+        plain = strip_markers(text[a:b])
+        if plain:
+            out.append((plain, list(dict.fromkeys(citation_numbers(text[a:b])))))
+    return out
 
 
 class CitationChecker:
@@ -232,9 +259,11 @@ class CitationChecker:
         for n in cites:
             if n not in self.passages:
                 self._fixes.append(Fix(plain, n, None, "out_of_range"))
+        if is_connective(plain):  # nothing checkable: keep it, with its valid markers if any
+            if valid:
+                return self._keep(unit, plain, valid, rewrite=valid != cites), True
+            return plain, False
         if not cites:
-            if is_connective(plain):
-                return plain, False
             return self._drop(plain, "uncited", cites)
         if valid and self._supported(plain, valid):
             needed = self._needed(plain, valid)

@@ -31,7 +31,7 @@ from assistant.api.errors import install_error_handlers
 from assistant.api.metrics import ApiMetrics
 from assistant.api.middleware import RequestContextMiddleware
 from assistant.api.ratelimit import TokenBucketLimiter
-from assistant.api.routers import ask, conversations, documents, feedback, health, search
+from assistant.api.routers import ask, conversations, documents, feedback, generation, health, search
 from assistant.assistant import Assistant
 from assistant.config import Settings, get_settings
 
@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.state.limiter = TokenBucketLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     install_error_handlers(app)
 
-    routers = [m.router for m in (ask, search, conversations, feedback, health, documents)]
+    routers = [m.router for m in (ask, search, conversations, feedback, generation, health, documents)]
     for router in routers:
         app.include_router(router)
 
@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     upload_limit = settings.max_file_bytes + MULTIPART_OVERHEAD
 
     def body_limit(scope: Scope) -> int:
-        is_upload = scope["method"] == "POST" and scope["path"] == "/v1/documents"
+        is_upload = scope["method"] == "POST" and scope["path"] in ("/v1/documents", "/v1/check-application")
         return upload_limit if is_upload else MAX_JSON_BODY
 
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
