@@ -11,11 +11,12 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.answer import Answerer
+from assistant.answer import Answerer, Draft
 from assistant.chunking import Chunker
 from assistant.config import Settings, get_settings
 from assistant.conversation import ConversationStore, RuleRewriter, Turn
@@ -30,6 +31,17 @@ from assistant.store import Generation, GenerationStore, VectorStore, collection
 if TYPE_CHECKING:
     from assistant.application_check import CheckResult
     from assistant.drafting import DraftReply
+
+
+@dataclass
+class StreamItem:
+    """One event of :meth:`Assistant.ask_stream`."""
+
+    type: str  # "retrieval" | "delta" | "done"
+    text: str = ""
+    hits: list[ScoredChunk] = field(default_factory=list)
+    standalone: str = ""
+    answer: Answer | None = None
 
 
 class InvalidQuestion(ValueError):
@@ -143,7 +155,46 @@ class Assistant:
 
     def ask(self, question: str, conversation_id: str | None = None, filters: Filters | None = None,
             remember: bool = True) -> Answer:
+        """One cited answer (follow-ups are understood from ``conversation_id``'s history)."""
         t0 = time.perf_counter()
+        q, standalone, hits, timings = self._prepare(question, conversation_id, filters)
+        t = time.perf_counter()
+        bm25 = self.generation().bm25
+        draft = self.answerer.answer(standalone, hits, bm25.idf, set(bm25.query_terms(standalone)))
+        timings["answer"] = round((time.perf_counter() - t) * 1000, 2)
+        return self._finish(q, standalone, hits, draft, timings, t0, conversation_id, remember)
+
+    def ask_stream(self, question: str, conversation_id: str | None = None, filters: Filters | None = None,
+                   remember: bool = True) -> Iterator[StreamItem]:
+        """The same answer as :meth:`ask`, as it is produced: ``retrieval`` (the ranked chunks), then ``delta``
+        pieces of checked answer text, then ``done`` with the finished :class:`Answer`, whose text equals the
+        concatenated deltas. Answerers without a ``stream`` method (the extractive one) yield one delta."""
+        t0 = time.perf_counter()
+        q, standalone, hits, timings = self._prepare(question, conversation_id, filters)
+        yield StreamItem("retrieval", hits=hits, standalone=standalone)
+        t = time.perf_counter()
+        bm25 = self.generation().bm25
+        args = (standalone, hits, bm25.idf, set(bm25.query_terms(standalone)))
+        stream = getattr(self.answerer, "stream", None)
+        draft = None
+        if stream is None:
+            draft = self.answerer.answer(*args)
+            yield StreamItem("delta", text=draft.text)
+        else:
+            for ev in stream(*args):
+                if ev.type == "delta" and ev.text:
+                    yield StreamItem("delta", text=ev.text)
+                elif ev.type == "final":
+                    draft = ev.draft
+        if draft is None:  # a stream that ended without its final event: answer the ordinary way
+            draft = self.answerer.answer(*args)
+        timings["answer"] = round((time.perf_counter() - t) * 1000, 2)
+        yield StreamItem("done", answer=self._finish(q, standalone, hits, draft, timings, t0, conversation_id,
+                                                     remember))
+
+    def _prepare(self, question: str, conversation_id: str | None,
+                 filters: Filters | None) -> tuple[str, str, list[ScoredChunk], dict[str, float]]:
+        """Validate, rewrite a follow-up into a stand-alone question, retrieve."""
         q = self.validate_question(question)
         history = self.conversations.history(conversation_id) if conversation_id else []
         self.generation()
@@ -153,10 +204,11 @@ class Assistant:
         t = time.perf_counter()
         hits = self.retrieve(standalone, None, filters, timings)
         timings["retrieve"] = round((time.perf_counter() - t) * 1000, 2)
-        t = time.perf_counter()
-        bm25 = self.generation().bm25
-        draft = self.answerer.answer(standalone, hits, bm25.idf, set(bm25.query_terms(standalone)))
-        timings["answer"] = round((time.perf_counter() - t) * 1000, 2)
+        return q, standalone, hits, timings
+
+    def _finish(self, q: str, standalone: str, hits: list[ScoredChunk], draft: Draft, timings: dict[str, float],
+                t0: float, conversation_id: str | None, remember: bool) -> Answer:
+        """Wrap a draft into the public :class:`Answer` and remember it (conversation + answer log)."""
         timings["total"] = round((time.perf_counter() - t0) * 1000, 2)
         answer = Answer(
             answer=draft.text, abstained=draft.abstained, citations=draft.citations, timings_ms=timings,

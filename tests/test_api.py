@@ -11,6 +11,7 @@ import logging
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -409,6 +410,11 @@ def test_metrics_exposed(client):
 def test_one_json_log_line_per_request_without_keys(client, caplog):
     with caplog.at_level(logging.INFO, logger="assistant.api.access"):
         client.get("/v1/documents", headers={**ADMIN, "X-Request-ID": "uji-log-42"})
+        # The access line is written by the server thread after the response went out: wait for it briefly.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(
+                getattr(r, "request_id", None) == "uji-log-42" for r in caplog.records):
+            time.sleep(0.02)
     records = [r for r in caplog.records if getattr(r, "request_id", None) == "uji-log-42"]
     assert len(records) == 1
     line = JsonFormatter().format(records[0])

@@ -222,3 +222,14 @@ def test_feedback_refers_to_answer_after_conversation_reset(corpus_assistant):
     assert row["question"].startswith("Kapan") and row["answer"] == ans.answer and row["citations"]
     with pytest.raises(KeyError):
         corpus_assistant.record_feedback("tidak-ada", "up")
+
+
+def test_ask_stream_matches_ask(corpus_assistant):
+    q = "Bandung masuk UCCN bidang apa?"
+    items = list(corpus_assistant.ask_stream(q, remember=False))
+    assert [i.type for i in items][0] == "retrieval" and items[-1].type == "done"
+    streamed = "".join(i.text for i in items if i.type == "delta")
+    final = items[-1].answer
+    assert streamed == final.answer
+    assert final.answer == corpus_assistant.ask(q, remember=False).answer
+    assert [h.chunk.chunk_id for h in items[0].hits] == final.retrieved

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from assistant.api.deps import get_assistant, get_metrics, require_reader
 from assistant.api.errors import STORE_RETRY_AFTER
@@ -119,26 +119,30 @@ def _sources(assistant: Assistant, chunk_ids: list[str]) -> list[dict]:
 
 
 async def _stream(assistant: Assistant, metrics: ApiMetrics, body: AskRequest, request_id: str) -> AsyncIterator[str]:
+    """Relay :meth:`Assistant.ask_stream` as it runs (in a worker thread): sources as soon as retrieval is
+    done, then the answer text, then citations and ``done``."""
+    events = assistant.ask_stream(body.question, body.conversation_id, body.filters)
     try:
-        answer = await run_in_threadpool(assistant.ask, body.question, body.conversation_id, body.filters)
+        async for item in iterate_in_threadpool(events):
+            if item.type == "retrieval":
+                yield sse("retrieval", {"sources": _sources(assistant, [h.chunk.chunk_id for h in item.hits]),
+                                        "standalone_question": item.standalone})
+            elif item.type == "delta":
+                for piece in answer_pieces(item.text):
+                    yield sse("delta", {"text": piece})
+            elif item.type == "done" and item.answer is not None:
+                answer = item.answer
+                metrics.observe_answer(answer)
+                yield sse("citations", {"citations": [c.model_dump() for c in answer.citations]})
+                yield sse("done", answer.model_dump(include={"answer_id", "conversation_id", "abstained", "conflict",
+                                                             "flags", "timings_ms", "standalone_question"}))
     except InvalidQuestion as exc:
         yield sse("error", {"code": "invalid_question", "message": str(exc), "request_id": request_id})
-        return
     except StoreUnavailable:
         yield sse("error", {"code": "store_unavailable", "retry_after": STORE_RETRY_AFTER, "request_id": request_id,
                             "message": "Penyimpanan vektor sedang tidak dapat dijangkau. Silakan coba lagi sebentar "
                                        "lagi."})
-        return
     except Exception:
         log.exception("ask stream failed", extra={"request_id": request_id})
         yield sse("error", {"code": "internal_error", "request_id": request_id,
                             "message": "Terjadi kesalahan internal. Silakan coba lagi nanti."})
-        return
-    metrics.observe_answer(answer)
-    yield sse("retrieval", {"sources": _sources(assistant, answer.retrieved),
-                            "standalone_question": answer.standalone_question})
-    for piece in answer_pieces(answer.answer):
-        yield sse("delta", {"text": piece})
-    yield sse("citations", {"citations": [c.model_dump() for c in answer.citations]})
-    yield sse("done", answer.model_dump(include={"answer_id", "conversation_id", "abstained", "conflict", "flags",
-                                                 "timings_ms", "standalone_question"}))
