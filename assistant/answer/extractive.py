@@ -224,7 +224,7 @@ class ExtractiveAnswerer(Answerer):
                 if stripped.startswith(("#", "|")):  # headings and table rows are not sentences
                     continue
                 text = clean_sentence(raw)
-                is_item = bool(_MARKUP.match(raw)) and text[:1].islower()
+                is_item = bool(_MARKUP.match(raw))
                 if text.endswith(":"):
                     lead = text  # a lead-in ("Belum ada informasi resmi tentang:") gives list items their sense
                     continue
@@ -251,7 +251,7 @@ class ExtractiveAnswerer(Answerer):
         if best.lead or wants_list:
             # A list answers "apa saja" questions: take the best item's whole list (same chunk, same lead-in).
             items = [c for c in cands if c.hit is best.hit and c.lead and c.lead == best.lead and c is not best]
-            chosen.extend(items[: 7])
+            chosen.extend(items[:9])
             if items:
                 return chosen
         for c in ranked[1:]:
