@@ -325,7 +325,8 @@ def test_runner_gold_conversation_and_drafting(tmp_path, corpus_index, embedder)
     assert set(res["by_category"]) == {"sejarah-misi", "di-luar-cakupan"}
     assert conv["items"] and all(it["turn"] >= 1 for it in conv["items"]) and "rewrite_f1" in conv["summary"]
     assert left == []  # eval conversations are deleted afterwards
-    assert draft["items"] == [] and "drafting skipped" in draft["notes"][0]
+    assert len(draft["items"]) == 2  # Assistant.draft exists: drafting is scored, not skipped
+    assert all(it["answer"].startswith("Yth.") and "key_fact_coverage" in it["metrics"] for it in draft["items"])
     path = write_results(res, tmp_path / "out")
     assert json.loads(path.read_text())["summary"]["n"] == 2 and (tmp_path / "out" / "report.html").exists()
 
