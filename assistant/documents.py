@@ -30,6 +30,12 @@ IGNORED_NAMES = {"README.md", "readme.md", "LICENSE", ".gitkeep"}
 # A .docx is a zip: refuse archives that inflate past this (zip bombs) or at absurd ratios.
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_DOCX_RATIO = 200
+# HTML: tags beyond this are refused before parsing (memory and time grow with the tag count).
+MAX_HTML_TAGS = 200_000
+_START_TAG = re.compile(r"<[A-Za-z]")
+_HTML_HEADINGS = {"h1", "h2", "h3", "h4"}
+_HTML_BLOCKS = {"p", "li", "td", "pre", "blockquote"}
+_HTML_CONTAINERS = {"p", "li", "td", "blockquote"}  # a block inside one of these is part of its text
 
 
 class LoadError(Exception):
@@ -242,21 +248,36 @@ def _docx_text(data: bytes) -> str:
 
 
 def _load_html(text: str, doc_id: str, name: str) -> Document:
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, Tag
 
+    # Every tag costs ~0.6 KB of parse tree: 20 MB of "<div>" would need over a gigabyte and half a minute.
+    tags = sum(1 for _ in _START_TAG.finditer(text))
+    if tags > MAX_HTML_TAGS:
+        raise LoadError(f"HTML terlalu rumit ({tags:,} tag; maksimum {MAX_HTML_TAGS:,})".replace(",", "."))
     soup = BeautifulSoup(text, "html.parser")
     for tag in soup(["script", "style", "noscript", "template", "nav", "footer"]):
         tag.decompose()
     title = (soup.title.get_text(strip=True) if soup.title else "") or ""
+    # One pass in document order with "inside a block / inside a heading" flags inherited from the parent: each
+    # heading and each outermost text block is read once. (Asking every element for its text and its ancestors
+    # is quadratic in the nesting depth, and html.parser nests every unclosed <p>/<li>: 10,000 of them took 15 s.)
     lines: list[str] = []
-    for el in soup.find_all(["h1", "h2", "h3", "h4", "p", "li", "td", "pre", "blockquote"]):
-        txt = " ".join(el.get_text(" ", strip=True).split())
-        if not txt:
+    in_block: dict[int, bool] = {id(soup): False}
+    in_heading: dict[int, bool] = {id(soup): False}
+    for el in soup.descendants:
+        if not isinstance(el, Tag):
             continue
-        if el.name in {"h1", "h2", "h3", "h4"}:
-            lines.append("#" * int(el.name[1]) + " " + txt)
-        elif el.find_parent(["p", "li", "td", "blockquote"]) is None:
-            lines.append(txt)
+        parent = id(el.parent)
+        in_block[id(el)] = in_block[parent] or el.name in _HTML_CONTAINERS
+        in_heading[id(el)] = in_heading[parent] or el.name in _HTML_HEADINGS
+        if el.name in _HTML_HEADINGS and not in_heading[parent]:
+            txt = " ".join(el.get_text(" ", strip=True).split())
+            if txt:
+                lines.append("#" * int(el.name[1]) + " " + txt)
+        elif el.name in _HTML_BLOCKS and not in_block[parent]:
+            txt = " ".join(el.get_text(" ", strip=True).split())
+            if txt:
+                lines.append(txt)
     if not lines:
         lines = [" ".join(soup.get_text(" ", strip=True).split())]
     body = "\n\n".join(lines)

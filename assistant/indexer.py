@@ -158,6 +158,10 @@ class Indexer:
         stale = self.vectors.all_ids() - new_ids
         if stale:
             self.vectors.delete(sorted(stale))
+        if report.generation == old.name:
+            # Nothing published (publish prunes by itself): still clear what a killed ingest left in the
+            # generations folder (a half-written ``.tmp`` folder, a finished folder never pointed to).
+            self.generations.prune()
         report.seconds = round(time.perf_counter() - t0, 3)
         return report
 

@@ -15,6 +15,7 @@ change creates a new collection and vectors of two models are never mixed.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import functools
 import json
@@ -39,6 +40,27 @@ from assistant.text import correct_terms, tokenize
 
 class StoreUnavailable(RuntimeError):
     """The vector store cannot be reached (e.g. the ``chroma run`` server is down)."""
+
+
+class IndexWriteError(RuntimeError):
+    """A new generation could not be written (disk full, read-only or immutable folder, no permission).
+
+    Raised before ``CURRENT`` moves, after the half-written folder was removed: the previous generation stays
+    current and complete, and the message (Indonesian) says why and what to do.
+    """
+
+
+_WRITE_REASONS = {
+    errno.ENOSPC: "ruang disk penuh", errno.EDQUOT: "kuota disk habis", errno.EROFS: "sistem berkas hanya-baca",
+    errno.EACCES: "tidak ada izin menulis", errno.EPERM: "folder tidak boleh diubah (izin atau atribut immutable)",
+}
+
+
+def _write_error(folder: Path, exc: OSError) -> IndexWriteError:
+    reason = _WRITE_REASONS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+    return IndexWriteError(
+        f"Indeks baru tidak dapat ditulis ke {folder}: {reason} ([Errno {exc.errno}] {exc.strerror}). "
+        "Indeks lama tetap dipakai; kosongkan ruang disk atau periksa izin folder, lalu jalankan ingest lagi.")
 
 
 def collection_name(prefix: str, model_name: str, dim: int) -> str:
@@ -278,34 +300,54 @@ class GenerationStore:
         raise RuntimeError("index generation could not be loaded")
 
     def publish(self, chunks: list[Chunk], manifest: dict[str, Any], bm25: BM25Index) -> str:
-        """Write a complete generation, then switch ``CURRENT`` to it atomically."""
-        self.gens.mkdir(parents=True, exist_ok=True)
+        """Write a complete generation, then switch ``CURRENT`` to it atomically.
+
+        A write failure before the switch (disk full, read-only folder) removes what was half written — on a
+        full disk a leftover folder would keep it full — and raises :class:`IndexWriteError`; readers keep the
+        previous generation.
+        """
+        # We hold the writer lock: a .tmp folder, or a finished folder newer than CURRENT, is what a killed
+        # writer left. Clear it first, so it neither fills the disk nor takes a kept slot after the switch.
+        self.prune()
         name = time.strftime("g%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         tmp = self.gens / (name + ".tmp")
-        tmp.mkdir()
-        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
-            for c in chunks:
-                fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
-        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-        (tmp / "bm25").mkdir()
-        bm25.save(tmp / "bm25")
-        _fsync_tree(tmp)
-        os.replace(tmp, self.gens / name)
         ptr_tmp = self.root / f"CURRENT.{uuid.uuid4().hex[:6]}.tmp"
-        ptr_tmp.write_text(json.dumps({"generation": name, "chunks": len(chunks), "published": time.time()}))
-        with open(ptr_tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        try:
+            self.gens.mkdir(parents=True, exist_ok=True)
+            tmp.mkdir()
+            with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
+                for c in chunks:
+                    fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+            (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+            (tmp / "bm25").mkdir()
+            bm25.save(tmp / "bm25")
+            _fsync_tree(tmp)
+            os.replace(tmp, self.gens / name)
+            ptr_tmp.write_text(json.dumps({"generation": name, "chunks": len(chunks), "published": time.time()}))
+            with open(ptr_tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(self.gens / name, ignore_errors=True)
+            ptr_tmp.unlink(missing_ok=True)
+            raise _write_error(self.gens, exc) from exc
         os.replace(ptr_tmp, self.pointer)
         _fsync_dir(self.root)
         self.prune(keep_also=name)
         return name
 
     def prune(self, keep_also: str = "") -> None:
-        """Remove unfinished (*.tmp) folders and all but the newest finished generations."""
+        """Remove unfinished (*.tmp) folders and all but the newest finished generations.
+
+        Called under the writer lock, so a folder named later than ``CURRENT`` (names are timestamps) was never
+        pointed to — an ingest killed between renaming its folder and switching the pointer — and does not count
+        among the kept ones; otherwise it would push out the previous generation that readers may still load.
+        """
         if not self.gens.exists():
             return
         current = self.current_name()
-        finished = sorted(p for p in self.gens.iterdir() if p.is_dir() and not p.name.endswith(".tmp"))
+        finished = sorted(p for p in self.gens.iterdir() if p.is_dir() and not p.name.endswith(".tmp")
+                          and (not current or p.name <= current or p.name == keep_also))
         keep = {p.name for p in finished[-self.KEEP:]} | {current, keep_also}
         for p in self.gens.iterdir():
             if p.name not in keep:

@@ -1,8 +1,9 @@
 """One error shape for every failure: ``{"error": {"code", "message", "request_id"}}`` with Indonesian text.
 
-Handlers cover our own :class:`ApiError`, the core's :class:`InvalidQuestion` / :class:`StoreUnavailable`,
-FastAPI's validation errors and Starlette's HTTP errors (404 route, 405, 413 body limit …). Anything else is
-turned into a 500 with a generic message by the request middleware; the stack trace goes to the log only.
+Handlers cover our own :class:`ApiError`, the core's :class:`InvalidQuestion` / :class:`StoreUnavailable` /
+:class:`IndexWriteError`, FastAPI's validation errors and Starlette's HTTP errors (404 route, 405, 413 body
+limit …). Anything else is turned into a 500 with a generic message by the request middleware; the stack trace
+goes to the log only.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.assistant import InvalidQuestion
-from assistant.store import StoreUnavailable
+from assistant.store import IndexWriteError, StoreUnavailable
 
 log = logging.getLogger("assistant.api")
 
 STORE_RETRY_AFTER = 5
+INDEX_RETRY_AFTER = 60  # a full disk needs an operator, not a quick retry
 
 # Status → (code, Indonesian message) for errors raised by the framework rather than by us.
 _DEFAULTS: dict[int, tuple[str, str]] = {
@@ -114,6 +116,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(request, 503, "store_unavailable",
                               "Penyimpanan vektor sedang tidak dapat dijangkau. Silakan coba lagi sebentar lagi.",
                               {"Retry-After": str(STORE_RETRY_AFTER)})
+
+    @app.exception_handler(IndexWriteError)
+    async def _index_unwritable(request: Request, exc: IndexWriteError) -> JSONResponse:
+        # The detailed reason names server paths: it goes to the log, the client gets the gist.
+        log.error("index generation could not be written: %s", exc)
+        return error_response(request, 503, "index_unwritable",
+                              "Indeks baru tidak dapat ditulis (ruang disk penuh atau folder indeks tidak dapat "
+                              "ditulis). Indeks lama tetap dipakai; hubungi admin server.",
+                              {"Retry-After": str(INDEX_RETRY_AFTER)})
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,6 +8,7 @@ file leaves the index and the uploads folder as they were. The stored name is de
 from __future__ import annotations
 
 import os
+import re
 import threading
 import uuid
 from pathlib import Path, PurePosixPath
@@ -24,7 +25,7 @@ from assistant.documents import SUPPORTED_SUFFIXES, LoadError, load_bytes, slugi
 from assistant.models import IngestReport
 
 router = APIRouter(prefix="/v1", tags=["dokumen (admin)"], dependencies=[Depends(require_admin)],
-                   responses=error_responses(*GUARDED_ERRORS, 403))
+                   responses=error_responses(*GUARDED_ERRORS, 403, 503))
 # One index change at a time from this process (the core's writer lock also guards across processes); it makes
 # "check the doc id is free, write the file, ingest" one step.
 _write_lock = threading.Lock()
@@ -38,6 +39,8 @@ def safe_filename(client_name: str) -> str:
     """A harmless file name from whatever the client sent: slug of the last path part + its lower-case suffix."""
     last = PurePosixPath(client_name.replace("\\", "/")).name
     suffix = PurePosixPath(last).suffix.lower()
+    if not re.fullmatch(r"\.[a-z0-9]{1,16}", suffix):  # ".\x00", ". md", ".ｍｄ": no usable suffix at all
+        suffix = ""
     stem = slugify(last[: -len(suffix)] if suffix else last)[:80].strip("-") or "dokumen"
     return stem + suffix
 
@@ -81,14 +84,24 @@ def _store_and_ingest(assistant: Assistant, settings: Settings, name: str, data:
                                             "itu dulu atau pakai id lain di front matter.")
         folder.mkdir(parents=True, exist_ok=True)
         previous = target.read_bytes() if target.exists() else None
-        _write_atomic(target, data)
-        report = assistant.ingest([folder])
-        if any(Path(s.path).resolve() == target.resolve() for s in report.skipped):
-            # The core refused what load_bytes accepted (should not happen): put things back as they were.
+
+        def put_back() -> None:
             if previous is None:
                 target.unlink(missing_ok=True)
             else:
                 _write_atomic(target, previous)
+
+        _write_atomic(target, data)
+        try:
+            report = assistant.ingest([folder])
+        except BaseException:
+            # Store down (503), index folder unwritable …: the client is told it failed, so the file must not
+            # stay behind and be indexed silently by the next reindex.
+            put_back()
+            raise
+        if any(Path(s.path).resolve() == target.resolve() for s in report.skipped):
+            # The core refused what load_bytes accepted (should not happen): put things back as they were.
+            put_back()
             assistant.ingest([folder])
             reason = next(s.reason for s in report.skipped if Path(s.path).resolve() == target.resolve())
             raise ApiError(422, "invalid_document", f"Berkas tidak dapat diindeks: {reason}.")
