@@ -6,6 +6,7 @@ load models or indexes themselves. ``ask`` = validate → rewrite follow-up → 
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -67,13 +68,21 @@ class Assistant:
                                    dedup_threshold=s.dedup_threshold)
         self.answerer = answerer or build_answerer(s)
         self._condenser = build_condenser(s)
-        self.conversations = ConversationStore(Path(s.index_dir) / "conversations.sqlite",
-                                               s.conversation_max_turns, s.conversation_ttl_seconds)
-        self.feedback = FeedbackStore(Path(s.index_dir) / "feedback.sqlite")
         self._gen: Generation | None = None
         self._gen_stamp: float = -1
         self._gen_lock = threading.Lock()
         self._rewriter = RuleRewriter()
+
+    # -- stores, opened on first use (an ingest on a full disk must not fail opening databases it never uses) --
+    @functools.cached_property
+    def conversations(self) -> ConversationStore:
+        s = self.settings
+        return ConversationStore(Path(s.index_dir) / "conversations.sqlite", s.conversation_max_turns,
+                                 s.conversation_ttl_seconds)
+
+    @functools.cached_property
+    def feedback(self) -> FeedbackStore:
+        return FeedbackStore(Path(self.settings.index_dir) / "feedback.sqlite")
 
     # -- index state -----------------------------------------------------------------------------------
     def generation(self) -> Generation:
@@ -257,8 +266,10 @@ class Assistant:
 
     def close(self) -> None:
         getattr(self.answerer, "close", lambda: None)()
-        self.feedback.close()
-        self.conversations.close()
+        for name in ("feedback", "conversations"):
+            store = self.__dict__.pop(name, None)
+            if store is not None:
+                store.close()
         self.embedder.close()
 
 

@@ -72,11 +72,16 @@ class Chunker:
         for sec in sections(doc):
             body = doc.text[sec.start : sec.end]
             section_path = " > ".join(sec.path)
+            prev = -1
             for piece in self.splitter.create_documents([body]):
                 text = piece.page_content
                 rel = int(piece.metadata.get("start_index", -1))
-                if rel < 0:  # the splitter could not locate the piece: search for it ourselves
-                    rel = max(0, body.find(text))
+                if rel <= prev:
+                    # The splitter locates a piece by searching for its text, so a repeated paragraph can get
+                    # an earlier copy's offset; pieces come in order, so search after the previous one.
+                    found = body.find(text, prev + 1)
+                    rel = found if found >= 0 else max(rel, 0)
+                prev = rel
                 start = sec.start + rel
                 if not text.strip():
                     continue

@@ -283,10 +283,16 @@ def _has_server() -> bool:
 
 
 def main() -> None:  # console-script entry point
+    from assistant.store import IndexWriteError, StoreUnavailable
+
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except (IndexWriteError, StoreUnavailable, TimeoutError) as exc:
+        # Operational failures get their message, not a traceback (the old index is intact in all three cases).
+        err.print(f"[red]Galat:[/] {exc}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -59,11 +59,10 @@ _REPEATED = Document(doc_id="uji", title="T", text="Paragraf sama persis di sini
 @SLOW
 @given(doc=markdown_docs(), size=st.integers(40, 400), overlap_frac=st.floats(0.0, 0.5))
 @example(doc=_REPEATED, size=60, overlap_frac=0.25)
-# Known bug in assistant/chunking.py (reported, not ours to edit): langchain's start_index search restarts at
-# ``previous start + previous length - overlap``; when a chunk is shorter than the overlap that does not move
-# forward, so every repeat of a short paragraph gets the first one's offsets, the same chunk id, and is merged
-# away. Remove the xfail when Chunker.split tracks offsets itself (search from the previous start + 1).
-@example(doc=_REPEATED, size=60, overlap_frac=0.5).xfail(raises=AssertionError, reason="repeated-paragraph offsets")
+# Regression: langchain's start_index search restarts at ``previous start + previous length - overlap``; when a
+# chunk is shorter than the overlap that does not move forward, so repeats of a short paragraph used to get the
+# first one's offsets (and the same chunk id). Chunker.split now searches after the previous piece itself.
+@example(doc=_REPEATED, size=60, overlap_frac=0.5)
 def test_chunker_loses_no_text_and_respects_size(doc, size, overlap_frac):
     chunker = Chunker(size, int(size * overlap_frac))
     chunks = chunker.split(doc)
@@ -274,12 +273,9 @@ def model_outputs(draw: st.DrawFn) -> str:
 
 @SLOW
 @given(raw=model_outputs(), cuts=st.lists(st.integers(0, 400), max_size=6), mode=st.sampled_from(["remove", "mark"]))
-# Known bug in assistant/answer/citations.py (reported, not ours to edit): CitationChecker._keep uses "\x00" as
-# the marker placeholder, so a NUL inside a model's sentence becomes a citation marker when the citation is
-# rewritten ("Bandung\x00menjadi … [2] [9]." → "Bandung[1]menjadi … [1]."). Fix: a placeholder that cannot occur
-# in the text (or strip control characters from model output first); then remove this xfail.
-@example(raw="Bandung\x00menjadi anggota bidang desain [2] [9].", cuts=[], mode="remove").xfail(
-    raises=AssertionError, reason="NUL in model output becomes a marker")
+# Regression: CitationChecker._keep used "\x00" as the marker placeholder, so a NUL inside a model's sentence
+# became a citation marker ("Bandung\x00menjadi … [2] [9]." → "Bandung[1]menjadi … [1].").
+@example(raw="Bandung\x00menjadi anggota bidang desain [2] [9].", cuts=[], mode="remove")
 def test_citation_checker_streaming_equals_whole_and_numbers_are_dense(raw, cuts, mode):
     whole = check_citations(raw, PASSAGES, WordScorer(), mode=mode)
     # Markers stay where the model put them: after a space (or another marker), never glued inside a word.

@@ -334,16 +334,20 @@ class CitationChecker:
                 return "[" + ", ".join(str(new[int(x)]) for x in re.split(r"\s*[,;]\s*", m.group(1))) + "]"
             return MARK.sub(renum, unit.strip())
         marker = "[" + ", ".join(str(new[n]) for n in nums) + "]"
+        # The slot for the marker is a private-use character, removed from the model's text first, so nothing
+        # the model wrote (a NUL, say) can turn into a citation.
+        slot = "\ue000"
+        unit = unit.replace(slot, "")
         matches = list(MARK.finditer(unit))
         if not matches:
-            body = unit.strip().rstrip() + "\x00"
+            body = unit.strip().rstrip() + slot
         else:
             last = matches[-1]
-            body = MARK.sub("", unit[:last.start()]) + "\x00" + MARK.sub("", unit[last.end():])
+            body = MARK.sub("", unit[:last.start()]) + slot + MARK.sub("", unit[last.end():])
         body = re.sub(r"\s+([.!?,;:])", r"\1", " ".join(body.split()))
-        if body.endswith("\x00") and not body[:-1].endswith(" "):
-            body = body[:-1] + " \x00"
-        return body.replace("\x00", marker).strip()
+        if body.endswith(slot) and not body[:-1].endswith(" "):
+            body = body[:-1] + " " + slot
+        return body.replace(slot, marker).strip()
 
 
 def check_citations(text: str, passages: Mapping[int, str], scorer: Scorer | None = None, *, repair: bool = True,

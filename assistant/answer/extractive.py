@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.answer.base import ABSTAIN_TEXT, Answerer, Draft
+from assistant.answer.guard import is_instruction
 from assistant.models import Citation, ScoredChunk
 from assistant.text import content_terms, fold, split_sentences, tokenize
 
@@ -221,8 +222,9 @@ class ExtractiveAnswerer(Answerer):
             for pos, (a, b) in enumerate(split_sentences(h.chunk.text)):
                 raw = h.chunk.text[a:b]
                 stripped = raw.lstrip()
-                if stripped.startswith(("#", "|")):  # headings and table rows are not sentences
-                    continue
+                if stripped.startswith(("#", "|")) or is_instruction(raw):
+                    continue  # headings and table rows are not sentences; text addressed to the assistant is data
+
                 text = clean_sentence(raw)
                 is_item = bool(_MARKUP.match(raw))
                 if text.endswith(":"):

@@ -43,6 +43,7 @@ from typing import Any, Literal
 from assistant.answer.base import ABSTAIN_TEXT, Answerer, Draft
 from assistant.answer.citations import CitationChecker, Scorer, default_scorer
 from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.answer.guard import strip_instructions
 from assistant.models import Citation, ScoredChunk
 from assistant.text import sentences
 
@@ -76,7 +77,8 @@ def passage_text(hit: ScoredChunk) -> str:
     """What a cited chunk says, with its heading (title/section often carry the sentence's subject)."""
     c = hit.chunk
     head = " — ".join(p for p in (c.title, c.section) if p)
-    return f"{head}\n{c.text}" if head else c.text
+    text = strip_instructions(c.text)
+    return f"{head}\n{text}" if head else text
 
 
 def format_context(hits: list[ScoredChunk], max_chars: int = 1800) -> str:
@@ -88,7 +90,7 @@ def format_context(hits: list[ScoredChunk], max_chars: int = 1800) -> str:
             attrs += f' bagian="{_escape(c.section).replace(chr(34), "")}"'
         if c.date:
             attrs += f' tanggal="{c.date}"'
-        parts.append(f"<dokumen {attrs}>\n{_escape(c.text[:max_chars])}\n</dokumen>")
+        parts.append(f"<dokumen {attrs}>\n{_escape(strip_instructions(c.text)[:max_chars])}\n</dokumen>")
     return "\n".join(parts)
 
 
