@@ -149,8 +149,19 @@ class Retriever:
 
     def _dense(self, gen: Generation, qvec: np.ndarray, n: int, filters: Filters | None,
                mask: np.ndarray | None) -> dict[int, float]:
+        if mask is not None:
+            # Chroma's ``where`` is slow on large collections (measured: 2.6 → 78 ms at 100k chunks). When the
+            # filter keeps a fair share of the chunks, over-fetch without it and filter with the mask instead.
+            share = float(mask.mean())
+            if share >= 0.05:
+                want = min(int(n / share * 1.5) + 10, 2000)
+                hits = self.vectors.query(qvec, want, None)
+                out = {gen.ids[cid]: sim for cid, sim in hits if cid in gen.ids and mask[gen.ids[cid]]}
+                if len(out) >= min(n, int(mask.sum())) or len(hits) < want:
+                    return out
         where = _where(filters)
         want = n
+        out: dict[int, float] = {}
         for _ in range(3):
             hits = self.vectors.query(qvec, want, where)
             out = {gen.ids[cid]: sim for cid, sim in hits if cid in gen.ids}
