@@ -147,7 +147,8 @@ class Indexer:
         if new_ids != old_ids or not old.name or old.manifest.get("files") != new_files:
             if progress:
                 progress("bm25", 0, 1)
-            bm25 = BM25Index.build([c.embed_text for c in new_chunks])
+            cached = self.generations.load_tokens(old) if old.name else {}
+            bm25 = BM25Index.build([c.embed_text for c in new_chunks], [cached.get(c.chunk_id) for c in new_chunks])
             manifest = {"files": new_files, "settings": self.chunk_settings(),
                         "embedding_model": self.embedder.model_name, "dim": self.embedder.dim}
             report.generation = self.generations.publish(new_chunks, manifest, bm25)

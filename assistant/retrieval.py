@@ -150,14 +150,19 @@ class Retriever:
     def _dense(self, gen: Generation, qvec: np.ndarray, n: int, filters: Filters | None,
                mask: np.ndarray | None) -> dict[int, float]:
         if mask is not None:
-            # Chroma's ``where`` is slow on large collections (measured: 2.6 → 78 ms at 100k chunks). When the
-            # filter keeps a fair share of the chunks, over-fetch without it and filter with the mask instead.
-            share = float(mask.mean())
-            if share >= 0.05:
+            allowed = int(mask.sum())
+            if allowed <= 200:
+                # Few chunks pass the filter (e.g. one document): score them exactly from their stored vectors.
+                # Measured at 100k chunks: 1.3 ms for 20 chunks vs 54 ms with Chroma's ``where``.
+                return self._cosines(gen, np.flatnonzero(mask).tolist(), qvec) if allowed else {}
+            share = allowed / len(mask)
+            if share >= 0.2:
+                # Chroma's ``where`` is slow on large collections (2.6 → 78 ms at 100k chunks); when the filter
+                # keeps a large share, over-fetch without it and filter with the mask instead.
                 want = min(int(n / share * 1.5) + 10, 2000)
                 hits = self.vectors.query(qvec, want, None)
                 out = {gen.ids[cid]: sim for cid, sim in hits if cid in gen.ids and mask[gen.ids[cid]]}
-                if len(out) >= min(n, int(mask.sum())) or len(hits) < want:
+                if len(out) >= min(n, allowed) or len(hits) < want:
                     return out
         where = _where(filters)
         want = n

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from assistant.models import Chunk, Filters
-from assistant.text import correct_terms, tokenize
+from assistant.text import TOKENIZER_VERSION, correct_terms, tokenize
 
 
 class StoreUnavailable(RuntimeError):
@@ -183,17 +183,22 @@ class BM25Index:
         self.n_docs = n_docs
 
     @classmethod
-    def build(cls, texts: list[str]) -> BM25Index:
+    def build(cls, texts: list[str], known: list[list[str] | None] | None = None) -> BM25Index:
+        """Index ``texts``; ``known[i]``, when given, are the tokens of ``texts[i]`` from a previous build
+        (stemming every chunk again dominated the ingest of a small change into a 100k-chunk index)."""
         import bm25s
 
         model = bm25s.BM25(k1=1.2, b=0.75)
-        corpus_tokens = [tokenize(t) or ["_kosong_"] for t in texts]
+        corpus_tokens = [(known[i] if known and known[i] is not None else tokenize(t)) or ["_kosong_"]
+                         for i, t in enumerate(texts)]
         df: Counter[str] = Counter()
         for toks in corpus_tokens:
             df.update(set(toks))
         if texts:
             model.index(corpus_tokens, show_progress=False)
-        return cls(model if texts else None, dict(df), len(texts))
+        index = cls(model if texts else None, dict(df), len(texts))
+        index.doc_tokens = corpus_tokens
+        return index
 
     def query_terms(self, query: str) -> list[str]:
         """Query tokens with typos mapped onto the indexed vocabulary (memoised: users repeat themselves)."""
@@ -211,9 +216,15 @@ class BM25Index:
         """
         return math.log((self.n_docs + 1) / (self.df.get(term, 0) + 0.5))
 
+    doc_tokens: list[list[str]] | None = None
+
     def save(self, folder: Path) -> None:
         if self.model is not None:
             self.model.save(str(folder), show_progress=False)
+        if self.doc_tokens is not None:  # for the next ingest only; readers never load it
+            with open(folder / "tokens.txt", "w", encoding="utf-8") as fh:
+                fh.write(f"#tokenizer {TOKENIZER_VERSION}\n")
+                fh.writelines(" ".join(t) + "\n" for t in self.doc_tokens)
         (folder / "df.json").write_text(json.dumps({"n_docs": self.n_docs, "df": self.df}, ensure_ascii=False))
 
     @classmethod
@@ -310,6 +321,20 @@ class GenerationStore:
             except FileNotFoundError:
                 time.sleep(0.05)
         raise RuntimeError("index generation could not be loaded")
+
+    def load_tokens(self, gen: Generation) -> dict[str, list[str]]:
+        """chunk id → BM25 tokens of a published generation (empty if absent or from another tokenizer)."""
+        path = self.gens / gen.name / "bm25" / "tokens.txt"
+        try:
+            with open(path, encoding="utf-8") as fh:
+                if fh.readline().strip() != f"#tokenizer {TOKENIZER_VERSION}":
+                    return {}
+                lines = fh.read().split("\n")
+        except (FileNotFoundError, OSError):
+            return {}
+        if len(lines) < len(gen.chunks):
+            return {}
+        return {c.chunk_id: lines[i].split() for i, c in enumerate(gen.chunks)}
 
     def publish(self, chunks: list[Chunk], manifest: dict[str, Any], bm25: BM25Index) -> str:
         """Write a complete generation, then switch ``CURRENT`` to it atomically.

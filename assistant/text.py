@@ -12,6 +12,8 @@ import threading
 import unicodedata
 from functools import lru_cache
 
+# Bump when tokenisation changes: cached BM25 tokens of earlier builds are then ignored.
+TOKENIZER_VERSION = 3
 _WORD = re.compile(r"[0-9a-z]+")
 _REG_ID = re.compile(r"\b\d{1,4}\s*/\s*\d{4}\b")
 # Question words and fillers that say nothing about the topic; they are kept out of BM25 queries.

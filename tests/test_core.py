@@ -233,3 +233,21 @@ def test_ask_stream_matches_ask(corpus_assistant):
     assert streamed == final.answer
     assert final.answer == corpus_assistant.ask(q, remember=False).answer
     assert [h.chunk.chunk_id for h in items[0].hits] == final.retrieved
+
+
+def test_bm25_tokens_are_reused_by_the_next_ingest(make_assistant, small_corpus):
+    from assistant.text import tokenize
+
+    a = make_assistant(corpus_dir=small_corpus)
+    a.ingest()
+    gen = a.generation()
+    cached = a.generations.load_tokens(gen)
+    assert set(cached) == set(gen.ids)
+    assert all(cached[c.chunk_id] == (tokenize(c.embed_text) or ["_kosong_"]) for c in gen.chunks)
+    p = small_corpus / "sejarah.md"
+    p.write_text(p.read_text().replace("di Paris", "di Paris, Prancis"))
+    a.ingest()
+    fresh = a.generation()
+    assert fresh.bm25.scores("Paris Prancis") is not None
+    top = int(fresh.bm25.scores("Paris Prancis").argmax())
+    assert fresh.chunks[top].doc_id == "sejarah"
