@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.sqlite import open_shared
 from assistant.text import content_terms, fold, stop_words
 
 _FOLLOWUP_START = re.compile(
@@ -443,15 +443,13 @@ class ConversationStore:
     """Per-conversation history with bounded length and expiry after inactivity; safe across processes."""
 
     def __init__(self, path: Path, max_turns: int = 10, ttl_seconds: int = 6 * 3600) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.execute(
+        self._db = open_shared(
+            path,
             "CREATE TABLE IF NOT EXISTS turns (conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, "
             "question TEXT, standalone TEXT, answer TEXT, answer_id TEXT, citations TEXT, at REAL, "
-            "PRIMARY KEY (conversation_id, seq))")
-        self._db.execute("CREATE INDEX IF NOT EXISTS turns_answer ON turns(answer_id)")
+            "PRIMARY KEY (conversation_id, seq))",
+            "CREATE INDEX IF NOT EXISTS turns_answer ON turns(answer_id)",
+        )
         self._lock = threading.Lock()
         self.max_turns = max_turns
         self.ttl = ttl_seconds

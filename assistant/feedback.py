@@ -7,7 +7,6 @@ each row keeps the question, answer and citations it refers to, so an exported ð
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 import uuid
@@ -15,24 +14,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+from assistant.sqlite import open_shared
+
 Rating = Literal["up", "down"]
 
 
 class FeedbackStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.execute(
+        self._db = open_shared(
+            path,
             "CREATE TABLE IF NOT EXISTS feedback (id TEXT PRIMARY KEY, answer_id TEXT NOT NULL, rating TEXT NOT NULL,"
-            " comment TEXT, question TEXT, answer TEXT, citations TEXT, channel TEXT, at REAL NOT NULL)")
-        self._db.execute("CREATE INDEX IF NOT EXISTS feedback_answer ON feedback(answer_id)")
-        # Every answer given is logged here too, so feedback can refer to it even after its conversation was
-        # reset or expired.
-        self._db.execute(
+            " comment TEXT, question TEXT, answer TEXT, citations TEXT, channel TEXT, at REAL NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS feedback_answer ON feedback(answer_id)",
+            # Every answer given is logged here too, so feedback can refer to it even after its conversation was
+            # reset or expired.
             "CREATE TABLE IF NOT EXISTS answers (answer_id TEXT PRIMARY KEY, question TEXT, answer TEXT, "
-            "citations TEXT, at REAL NOT NULL)")
+            "citations TEXT, at REAL NOT NULL)",
+        )
         self._lock = threading.Lock()
 
     def log_answer(self, answer_id: str, question: str, answer: str, citations: list[dict[str, Any]]) -> None:

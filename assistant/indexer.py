@@ -109,8 +109,17 @@ class Indexer:
             new_chunks = [by_id_old[c] for v in new_files.values() for c in v["chunk_ids"] if c in by_id_old]
             return self._commit(old, new_files, new_chunks, report, t0, None)
 
+    def publish_chunks(self, chunks: list[Chunk], settings: dict[str, Any],
+                       progress: ProgressFn | None = None) -> IngestReport:
+        """Make exactly ``chunks`` the index (no files, no chunker): for external benchmarks whose passages must
+        stay one chunk each. Same path as an ingest: cached embedding, upsert, BM25, atomic publish, clean-up."""
+        t0 = time.perf_counter()
+        with self.generations.writer_lock():
+            old = self.generations.load()
+            return self._commit(old, {}, chunks, IngestReport(), t0, progress, settings)
+
     def _commit(self, old: Generation, new_files: dict[str, Any], new_chunks: list[Chunk], report: IngestReport,
-                t0: float, progress: ProgressFn | None) -> IngestReport:
+                t0: float, progress: ProgressFn | None, settings: dict[str, Any] | None = None) -> IngestReport:
         # De-duplicate identical chunk ids (the same text at the same place cannot occur twice in one doc).
         uniq: dict[str, Chunk] = {}
         for c in new_chunks:
@@ -144,12 +153,14 @@ class Indexer:
             report.embedded = self.embedder.misses - before
             self.vectors.upsert(missing, vecs)
 
-        if new_ids != old_ids or not old.name or old.manifest.get("files") != new_files:
+        settings = settings if settings is not None else self.chunk_settings()
+        if (new_ids != old_ids or not old.name or old.manifest.get("files") != new_files
+                or old.manifest.get("settings") != settings):
             if progress:
                 progress("bm25", 0, 1)
             cached = self.generations.load_tokens(old) if old.name else {}
             bm25 = BM25Index.build([c.embed_text for c in new_chunks], [cached.get(c.chunk_id) for c in new_chunks])
-            manifest = {"files": new_files, "settings": self.chunk_settings(),
+            manifest = {"files": new_files, "settings": settings,
                         "embedding_model": self.embedder.model_name, "dim": self.embedder.dim}
             report.generation = self.generations.publish(new_chunks, manifest, bm25)
         else:

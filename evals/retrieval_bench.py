@@ -53,8 +53,6 @@ def build_index(a: Assistant, passages: list[dict[str, Any]], progress: Progress
     Uses the same pieces an ingest uses (cached embedder → Chroma upsert → BM25 → atomic generation publish)
     but skips files and the chunker, so every passage stays one chunk with its exact text.
     """
-    from assistant.store import BM25Index
-
     chunks = passage_chunks(passages)
     ids = [c.chunk_id for c in chunks]
     if len(set(ids)) != len(ids):
@@ -64,33 +62,9 @@ def build_index(a: Assistant, passages: list[dict[str, Any]], progress: Progress
     gen = a.generation()
     if gen.name and [c.chunk_id for c in gen.chunks] == ids:
         return {"reused": True, "chunks": len(ids), "embedded": 0, "seconds": 0.0}
-    t0 = time.perf_counter()
-    with a.generations.writer_lock():
-        in_store = a.vectors.existing(ids)
-        missing = [c for c in chunks if c.chunk_id not in in_store]
-        before = a.embedder.misses
-        if missing:
-            done = [0]
-
-            def step(n: int) -> None:
-                done[0] += n
-                if progress:
-                    progress("embed", done[0], len(missing))
-
-            vecs = a.embedder.embed_documents_np([c.embed_text for c in missing], progress=step)
-            a.vectors.upsert(missing, vecs)
-        if progress:
-            progress("bm25", 0, 1)
-        bm25 = BM25Index.build([c.embed_text for c in chunks])
-        manifest = {"files": {}, "settings": {"benchmark": True}, "embedding_model": a.embedder.model_name,
-                    "dim": a.embedder.dim}
-        a.generations.publish(chunks, manifest, bm25)
-        stale = a.vectors.all_ids() - set(ids)
-        if stale:
-            a.vectors.delete(sorted(stale))
+    report = a.indexer.publish_chunks(chunks, {"benchmark": True}, progress)
     a.generation()
-    return {"reused": False, "chunks": len(ids), "embedded": a.embedder.misses - before,
-            "seconds": round(time.perf_counter() - t0, 2)}
+    return {"reused": False, "chunks": len(ids), "embedded": report.embedded, "seconds": report.seconds}
 
 
 def rank_passages(a: Assistant, question: str, depth: int) -> list[str]:
