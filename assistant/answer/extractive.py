@@ -41,6 +41,8 @@ _CONFLICT = re.compile(
     r"perbedaan angka|angka yang berbeda", re.I)
 _LIST_Q = re.compile(r"\b(apa saja|apa aja|siapa saja|siapa aja|mana saja|mana aja|sebutkan|sebut|daftar|"
                      r"apa-apa saja|bagian-bagian|syarat|lampiran|dokumen apa)\b")
+_POINTER = re.compile(r"\b(?:dijelaskan|dibahas|diuraikan|dirinci|lihat|tercantum)\s+(?:lebih lanjut\s+)?"
+                      r"(?:dalam|di)\s+dokumen\b", re.I)
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s+)")
 
 
@@ -242,6 +244,8 @@ class ExtractiveAnswerer(Answerer):
                     score += 0.12
                 if _CONFLICT.search(text) and cover > 0:
                     score += 0.04
+                if _POINTER.search(text):
+                    score -= 0.2  # "… dijelaskan dalam dokumen X": a signpost, not an answer
                 out.append(_Candidate(rank, pos, text, score, h, cover, item_lead))
         return out
 
@@ -251,8 +255,19 @@ class ExtractiveAnswerer(Answerer):
         chosen = [best]
         seen = [set(tokenize(best.text, stemming=False))]
         if best.lead or wants_list:
-            # A list answers "apa saja" questions: take the best item's whole list (same chunk, same lead-in).
-            items = [c for c in cands if c.hit is best.hit and c.lead and c.lead == best.lead and c is not best]
+            # A list answers "apa saja" questions: take the best item's whole list (same chunk, same lead-in),
+            # or, when the best sentence is not a list item, the strongest list among the candidates.
+            lead, hit = best.lead, best.hit
+            if not lead:
+                groups: dict[tuple[int, str], float] = {}
+                for c in cands:
+                    if c.lead and c.score >= 0.6 * best.score:
+                        key = (id(c.hit), c.lead)
+                        groups[key] = max(groups.get(key, 0.0), c.score)
+                if groups:
+                    (hit_id, lead) = max(groups, key=groups.get)
+                    hit = next(c.hit for c in cands if id(c.hit) == hit_id)
+            items = [c for c in cands if c.hit is hit and c.lead and c.lead == lead and c is not best]
             chosen.extend(items[:9])
             if items:
                 return chosen
