@@ -18,6 +18,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+from abc import abstractmethod
 from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,12 +36,13 @@ class Embedder(Embeddings):
     model_name: str = ""
     dim: int = 0
 
+    @abstractmethod
     def embed_documents_np(self, texts: list[str]) -> np.ndarray:
         """Documents as an (n, dim) float32 array of L2-normalised rows."""
-        raise NotImplementedError  # abstract: every backend overrides it
 
+    @abstractmethod
     def embed_query_np(self, text: str) -> np.ndarray:
-        raise NotImplementedError  # abstract: every backend overrides it
+        """One query as a (dim,) float32 L2-normalised vector."""
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_documents_np(list(texts)).tolist()

@@ -10,6 +10,7 @@ comparison: measured on TyDi QA-id it pulls a strong dense ranking down (README,
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 import numpy as np
@@ -20,14 +21,15 @@ from assistant.store import Generation, VectorStore
 from assistant.text import tokenize
 
 
-class Fusion:
+class Fusion(ABC):
     """Combines dense and BM25 scores of one candidate set into one score per candidate."""
 
     name = "base"
 
+    @abstractmethod
     def fuse(self, dense: dict[int, float], bm25: dict[int, float], dense_rank: dict[int, int],
              bm25_rank: dict[int, int]) -> dict[int, float]:
-        raise NotImplementedError  # abstract
+        """Fused score per candidate index (higher is better)."""
 
 
 class WeightedScoreFusion(Fusion):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,13 +26,13 @@ class Draft:
     evidence: float = 0.0
 
 
-class Answerer:
+class Answerer(ABC):
     """Base class: subclasses turn a question and ranked chunks into a :class:`Draft`."""
 
     name = "base"
 
+    @abstractmethod
     def answer(self, question: str, hits: list[ScoredChunk], idf: Callable[[str], float] | None = None,
                terms: set[str] | None = None) -> Draft:
         """``idf`` gives the rarity of a (stemmed) term in the whole index, for judging evidence; ``terms`` are
         the question's content terms after typo correction."""
-        raise NotImplementedError  # abstract
