@@ -18,8 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.answer.extractive import ExtractiveAnswerer
-from assistant.assistant import Assistant
-from assistant.config import Settings
+from evals.eval_followups import DEFAULT_CACHE, DEFAULT_INDEX, open_assistant
 
 
 def main() -> None:
@@ -29,11 +28,8 @@ def main() -> None:
     ap.add_argument("--embedding-cache", default=None)
     ap.add_argument("--cost", type=float, default=2.0, help="weight of a false abstention vs a missed one")
     args = ap.parse_args()
-    overrides = {k: Path(v) for k, v in (("index_dir", args.index_dir), ("embedding_cache", args.embedding_cache))
-                 if v}
-    a = Assistant(Settings(**overrides))
-    if a.is_stale():
-        a.ingest()
+    a = open_assistant(Path(args.index_dir) if args.index_dir else DEFAULT_INDEX,
+                       Path(args.embedding_cache) if args.embedding_cache else DEFAULT_CACHE)
     bm25 = a.generation().bm25
     rows = [json.loads(line) for line in Path(args.dataset).read_text(encoding="utf-8").splitlines() if line.strip()]
     ev = []

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from evals.eval_followups import DEFAULT_CACHE, DEFAULT_INDEX, REPO, open_assistant
+from evals.eval_followups import DEFAULT_CACHE, DEFAULT_INDEX, REPO, emit, open_assistant
 
 DRAFTS = REPO / "tests" / "data" / "drafts"
 
@@ -99,10 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{mark} {r['file']:24} {r['requirement']:26} expected={r['expected']:8} got={r['got']:8} "
                   f"evidence={r['evidence'][:70]!r}")
     summary = summarize(rows)
-    print(json.dumps(summary, indent=2, ensure_ascii=False))
-    if args.json:
-        args.json.write_text(json.dumps({"summary": summary, "rows": rows}, ensure_ascii=False, indent=2),
-                             encoding="utf-8")
+    emit(summary, rows, args.json)
     return 0
 
 

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from evals.eval_followups import DEFAULT_CACHE, DEFAULT_INDEX, REPO, open_assistant
+from evals.eval_followups import DEFAULT_CACHE, DEFAULT_INDEX, REPO, emit, open_assistant
 
 DATASET = REPO / "evals" / "datasets" / "drafting.jsonl"
 UNKNOWN = re.compile(r"tidak (?:ada|memuat|menemukan|tersedia)|belum (?:ada|diketahui|diumumkan|dapat kami pastikan)|"
@@ -92,10 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             print("   standalone:", r["standalone"])
             print("   " + r["draft"].replace("\n", "\n   "))
     summary = summarize(rows)
-    print(json.dumps(summary, indent=2, ensure_ascii=False))
-    if args.json:
-        args.json.write_text(json.dumps({"summary": summary, "rows": rows}, ensure_ascii=False, indent=2),
-                             encoding="utf-8")
+    emit(summary, rows, args.json)
     return 0
 
 

@@ -29,6 +29,14 @@ DEFAULT_INDEX = Path(os.environ.get("KK_INDEX_DIR", "/tmp/kk-gen-index"))
 DEFAULT_CACHE = Path(os.environ.get("KK_EMBEDDING_CACHE", REPO / ".cache" / "test-embeddings.sqlite"))
 
 
+def emit(summary: dict[str, Any], rows: list[dict[str, Any]], json_path: Path | None) -> None:
+    """Print the summary; with ``--json``, also write summary and per-item rows to that file."""
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    if json_path:
+        json_path.write_text(json.dumps({"summary": summary, "rows": rows}, ensure_ascii=False, indent=2),
+                             encoding="utf-8")
+
+
 def open_assistant(index_dir: Path = DEFAULT_INDEX, embedding_cache: Path = DEFAULT_CACHE, ingest: bool = True,
                    **overrides: Any):
     """A real Assistant over the project corpus; ingests first (cheap when nothing changed)."""
@@ -143,10 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{mark} {r['id']:6} F1={r['rewrite_f1']:.2f} {r['question']!r} -> {r['rewritten']!r}")
             if not r["ok"]:
                 print(f"       missing={r['missing']} abstained={r['abstained']} answer={r['answer'][:160]!r}")
-    print(json.dumps(summary, indent=2, ensure_ascii=False))
-    if args.json:
-        args.json.write_text(json.dumps({"summary": summary, "rows": rows}, ensure_ascii=False, indent=2),
-                             encoding="utf-8")
+    emit(summary, rows, args.json)
     return 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -15,21 +14,11 @@ from assistant.application_check import (
     declared_fields,
     detect_language,
 )
+from evals.eval_checklist import docx_bytes
 
 DRAFTS = Path(__file__).resolve().parent / "data" / "drafts"
 EXPECTED = json.loads((DRAFTS / "expected.json").read_text(encoding="utf-8"))["labels"]
 TEXT_DRAFTS = [n for n in EXPECTED if not n.endswith(".docx")]
-
-
-def _docx(text: str) -> bytes:
-    import docx
-
-    d = docx.Document()
-    for line in text.splitlines():
-        d.add_paragraph(line)
-    buf = io.BytesIO()
-    d.save(buf)
-    return buf.getvalue()
 
 
 @pytest.mark.parametrize("name", TEXT_DRAFTS)
@@ -95,7 +84,7 @@ def test_check_over_the_corpus_with_real_citations(corpus_assistant):
 
 
 def test_docx_draft(corpus_assistant):
-    data = _docx((DRAFTS / "missing_letters_en.txt").read_text(encoding="utf-8"))
+    data = docx_bytes((DRAFTS / "missing_letters_en.txt").read_text(encoding="utf-8"))
     res = check_application(corpus_assistant, data, "draf-bitung.docx")
     assert {i.id: i.status for i in res.items} == EXPECTED["missing_letters_en.docx"]
     assert res.language == "en" and res.fields == ["Design"]
