@@ -64,8 +64,8 @@ class Assistant:
         self.indexer = Indexer(self.embedder, self.vectors, self.generations,
                                Chunker(s.chunk_size, s.chunk_overlap), s.max_file_bytes)
         self.retriever = Retriever(self.embedder, self.vectors, self.generation, mode=s.retrieval_mode,
-                                   fusion=build_fusion("weighted", s.bm25_weight), candidates=s.candidates,
-                                   dedup_threshold=s.dedup_threshold)
+                                   fusion=build_fusion(s.fusion, s.bm25_weight, self.embedder.model_name),
+                                   candidates=s.candidates, dedup_threshold=s.dedup_threshold)
         self.answerer = answerer or build_answerer(s)
         self._condenser = build_condenser(s)
         self._gen: Generation | None = None

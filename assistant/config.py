@@ -52,8 +52,11 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
     top_k: int = 5
     candidates: int = 40
-    # Weight of the min-max normalised BM25 score in the hybrid fusion (dense gets 1 - w). Tuned on
-    # TyDi QA-id train questions (evals/tune_fusion.py); see README "Retrieval".
+    # Hybrid fusion: "learned" = linear model over dense gap, BM25, query-term coverage (weights per embedding
+    # model in assistant/fusion_weights.json, trained by evals/tune_fusion.py on benchmark *train* questions);
+    # a model without weights falls back to "weighted". See README "Retrieval".
+    fusion: Literal["learned", "weighted", "rrf"] = "learned"
+    # "weighted"/"rrf": weight of the BM25 side (dense gets 1 - w); 0.15 was tuned on TyDi QA-id train.
     bm25_weight: float = 0.15
     dedup_threshold: float = 0.9
 

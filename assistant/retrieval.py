@@ -1,17 +1,26 @@
 """Ranked chunks for a question: dense (Chroma) and BM25 candidates, fused, filtered and de-duplicated.
 
-Fusion strategies sit behind :class:`Fusion`. The default, :class:`WeightedScoreFusion`, combines the dense
-cosine similarity with the BM25 score normalised by the best BM25 score of the question; both scores are
-computed for *every* candidate (BM25 for dense hits from the in-memory index, cosine for BM25-only hits from
-their stored vectors), so no candidate is judged on one signal only. Plain reciprocal-rank fusion is kept for
-comparison: measured on TyDi QA-id it pulls a strong dense ranking down (README, "Retrieval").
+Fusion strategies sit behind :class:`Fusion` and see a :class:`Candidates` table: for *every* candidate (the
+union of the dense and the BM25 top lists) its cosine similarity, its BM25 score and which of the question's
+terms it contains, so no candidate is judged on one signal only (BM25 for dense hits comes from the in-memory
+index, cosine for BM25-only hits from their stored vectors).
+
+The default, :class:`LearnedFusion`, is a linear model over four features of that table, trained on the
+*train* questions of two Indonesian benchmarks (``evals/tune_fusion.py``) for one embedding model; models
+without trained weights get :class:`WeightedScoreFusion`, the min-max combination it replaced. Plain
+reciprocal-rank fusion is kept for comparison: measured on TyDi QA-id it pulls a strong dense ranking down
+(README, "Retrieval").
 """
 
 from __future__ import annotations
 
+import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -20,16 +29,39 @@ from assistant.models import Filters, ScoredChunk
 from assistant.store import Generation, VectorStore
 from assistant.text import tokenize
 
+FUSION_WEIGHTS = Path(__file__).with_name("fusion_weights.json")
+
+
+@dataclass
+class Candidates:
+    """Both retrieval signals for every candidate of one query.
+
+    ``presence[i, t]`` says whether candidate ``i`` contains query term ``t`` (stemmed, as BM25 sees it);
+    ``term_weights[t]`` is that term's rarity (IDF) in the whole index, so covering "Pekalongan" counts more
+    than covering "kota".
+    """
+
+    ids: np.ndarray  # generation positions
+    dense: np.ndarray  # cosine similarity
+    bm25: np.ndarray  # BM25 score, 0 when no term matches
+    presence: np.ndarray  # (n, terms) bool
+    term_weights: np.ndarray  # (terms,)
+
+    def ranks(self, scores: np.ndarray) -> np.ndarray:
+        """1-based rank of each candidate under ``scores`` (descending)."""
+        out = np.empty(len(scores), dtype=np.int64)
+        out[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
+        return out
+
 
 class Fusion(ABC):
-    """Combines dense and BM25 scores of one candidate set into one score per candidate."""
+    """Combines the signals of one candidate set into one score per candidate (higher is better)."""
 
     name = "base"
 
     @abstractmethod
-    def fuse(self, dense: dict[int, float], bm25: dict[int, float], dense_rank: dict[int, int],
-             bm25_rank: dict[int, int]) -> dict[int, float]:
-        """Fused score per candidate index (higher is better)."""
+    def fuse(self, cands: Candidates) -> np.ndarray:
+        """Fused score per candidate, aligned with ``cands.ids``."""
 
 
 class WeightedScoreFusion(Fusion):
@@ -37,8 +69,8 @@ class WeightedScoreFusion(Fusion):
 
     Min-max per question matters: e5 cosines live in a narrow band (≈0.75–0.9) while BM25 scores are unbounded,
     so raw scores (or BM25 divided by its maximum) let BM25 dominate. On 1,500 TyDi QA-id train questions
-    (``evals/tune_fusion.py``) w=0.15 gave MRR@10 0.836 vs 0.827 dense-only; BM25/max weighting and RRF were
-    below dense-only at every weight tried.
+    w=0.15 gave MRR@10 0.836 vs 0.827 dense-only; BM25/max weighting and RRF were below dense-only at every
+    weight tried.
     """
 
     name = "weighted"
@@ -46,11 +78,8 @@ class WeightedScoreFusion(Fusion):
     def __init__(self, bm25_weight: float = 0.15) -> None:
         self.w = bm25_weight
 
-    def fuse(self, dense, bm25, dense_rank, bm25_rank):
-        ids = set(dense) | set(bm25)
-        dn = _minmax({i: dense.get(i, 0.0) for i in ids})
-        bn = _minmax({i: bm25.get(i, 0.0) for i in ids})
-        return {i: (1 - self.w) * dn[i] + self.w * bn[i] for i in ids}
+    def fuse(self, cands: Candidates) -> np.ndarray:
+        return (1 - self.w) * _minmax(cands.dense) + self.w * _minmax(cands.bm25)
 
 
 class ReciprocalRankFusion(Fusion):
@@ -62,16 +91,71 @@ class ReciprocalRankFusion(Fusion):
         self.w = bm25_weight
         self.k = k
 
-    def fuse(self, dense, bm25, dense_rank, bm25_rank):
-        out = {}
-        for i in set(dense_rank) | set(bm25_rank):
-            s = 0.0
-            if i in dense_rank:
-                s += (1 - self.w) / (self.k + dense_rank[i])
-            if i in bm25_rank:
-                s += self.w / (self.k + bm25_rank[i])
-            out[i] = s
-        return out
+    def fuse(self, cands: Candidates) -> np.ndarray:
+        dense_part = (1 - self.w) / (self.k + cands.ranks(cands.dense))
+        has_bm25 = cands.bm25 > 0
+        bm25_part = np.where(has_bm25, self.w / (self.k + cands.ranks(cands.bm25)), 0.0)
+        return dense_part + bm25_part
+
+
+FEATURES = ("dense_gap", "bm25_minmax", "coverage", "all_terms")
+
+
+def fusion_features(cands: Candidates) -> np.ndarray:
+    """The (n, 4) feature matrix :class:`LearnedFusion` scores; ``evals/tune_fusion.py`` trains on it.
+
+    * ``dense_gap`` — cosine minus the best cosine of the question, ×10: how far behind the dense leader a
+      candidate is, in the model's own units (min-max would stretch a near-tie into a full-scale gap);
+    * ``bm25_minmax`` — BM25 scaled to [0, 1] within the question's candidates;
+    * ``coverage`` — share of the question's term weight (IDF) the candidate contains;
+    * ``all_terms`` — 1 when it contains every query term.
+
+    Coverage is what a dense ranking misses most: the paragraph that *introduces* an entity outranks the one
+    that holds the asked attribute ("istri Utsman", "arsitek stadion"), which contains the attribute word too.
+    """
+    n = len(cands.ids)
+    dense_gap = (cands.dense - cands.dense.max()) * 10 if n else cands.dense
+    total = float(cands.term_weights.sum())
+    if total > 0 and cands.presence.shape[1]:
+        coverage = (cands.presence @ cands.term_weights) / total
+        all_terms = cands.presence.all(axis=1).astype(np.float64)
+    else:
+        coverage = np.zeros(n)
+        all_terms = np.zeros(n)
+    return np.column_stack([dense_gap, _minmax(cands.bm25), coverage, all_terms]).astype(np.float64)
+
+
+class LearnedFusion(Fusion):
+    """A linear model over :func:`fusion_features`, rescaled to [0, 1] per question (best candidate = 1).
+
+    The rescaling keeps fused scores on the scale the answerer's rank prior and the API's ``score`` expect;
+    the ranking is the model's. Weights belong to one embedding model (cosine scales differ between models),
+    see :func:`learned_weights`.
+    """
+
+    name = "learned"
+
+    def __init__(self, weights: np.ndarray) -> None:
+        self.weights = np.asarray(weights, dtype=np.float64)
+        if self.weights.shape != (len(FEATURES),):
+            raise ValueError(f"expected {len(FEATURES)} weights, got {self.weights.shape}")
+
+    def fuse(self, cands: Candidates) -> np.ndarray:
+        if not len(cands.ids):
+            return np.zeros(0)
+        return _minmax(fusion_features(cands) @ self.weights)
+
+
+@lru_cache(maxsize=8)
+def learned_weights(model_name: str, path: Path = FUSION_WEIGHTS) -> np.ndarray | None:
+    """Trained weights for ``model_name`` from ``fusion_weights.json``, or None when it has none."""
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8")).get(model_name)
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if not entry or tuple(entry.get("features", ())) != FEATURES:
+        return None  # trained on another feature set: not applicable
+    return np.asarray(entry["weights"], dtype=np.float64)
 
 
 class Retriever:
@@ -123,17 +207,7 @@ class Retriever:
         elif self.mode == "bm25":
             scores = bm25
         else:
-            # Complete both signals for every candidate before fusing.
-            if all_bm25 is not None:
-                for i in dense:
-                    if all_bm25[i] > 0:
-                        bm25.setdefault(i, float(all_bm25[i]))
-            only_bm25 = [i for i in bm25 if i not in dense]
-            if only_bm25:
-                dense.update(self._cosines(gen, only_bm25, qvec))
-            d_rank = {i: r for r, i in enumerate(sorted(dense, key=dense.get, reverse=True), 1)}
-            b_rank = {i: r for r, i in enumerate(sorted(bm25, key=bm25.get, reverse=True), 1)}
-            scores = self.fusion.fuse(dense, bm25, d_rank, b_rank)
+            scores = self._fuse(gen, query, qvec, dense, bm25, all_bm25)
         ranked = sorted(scores, key=scores.get, reverse=True)
         out: list[ScoredChunk] = []
         kept_tokens: list[set[str]] = []
@@ -148,6 +222,27 @@ class Retriever:
                 break
         timings["fuse"] = _ms(t)
         return out
+
+    def _fuse(self, gen: Generation, query: str, qvec: np.ndarray, dense: dict[int, float],
+              bm25: dict[int, float], all_bm25: np.ndarray | None) -> dict[int, float]:
+        """Complete both signals for every candidate of either list, then let the fusion strategy score them."""
+        only_bm25 = [i for i in bm25 if i not in dense]
+        if only_bm25:
+            dense.update(self._cosines(gen, only_bm25, qvec))
+        ids = np.fromiter(dense, dtype=np.int64, count=len(dense))
+        terms = gen.bm25.query_terms(query)
+        terms = list(dict.fromkeys(terms))
+        cands = Candidates(
+            ids=ids,
+            dense=np.array([dense[i] for i in ids.tolist()], dtype=np.float64),
+            bm25=(all_bm25[ids].astype(np.float64) if all_bm25 is not None else np.zeros(len(ids))),
+            presence=gen.bm25.term_presence(terms, ids),
+            term_weights=np.array([gen.bm25.idf(t) for t in terms], dtype=np.float64))
+        fused = self.fusion.fuse(cands)
+        for i in ids.tolist():  # report the BM25 score of dense hits too
+            if all_bm25 is not None and all_bm25[i] > 0:
+                bm25.setdefault(i, float(all_bm25[i]))
+        return dict(zip(ids.tolist(), fused.tolist(), strict=True))
 
     def _dense(self, gen: Generation, qvec: np.ndarray, n: int, filters: Filters | None,
                mask: np.ndarray | None) -> dict[int, float]:
@@ -201,12 +296,13 @@ def _where(filters: Filters | None) -> dict | None:
     return conds[0] if len(conds) == 1 else {"$and": conds}
 
 
-def _minmax(scores: dict[int, float]) -> dict[int, float]:
-    if not scores:
-        return {}
-    lo, hi = min(scores.values()), max(scores.values())
+def _minmax(values: np.ndarray) -> np.ndarray:
+    """Scale to [0, 1]; all-equal values become 1 (each is as good as the best)."""
+    if not len(values):
+        return np.asarray(values, dtype=np.float64)
+    lo, hi = float(values.min()), float(values.max())
     span = hi - lo
-    return {i: ((v - lo) / span if span > 0 else 1.0) for i, v in scores.items()}
+    return (values - lo) / span if span > 0 else np.ones(len(values))
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -219,7 +315,12 @@ def _ms(t: float) -> float:
     return round((time.perf_counter() - t) * 1000, 2)
 
 
-def build_fusion(name: str, bm25_weight: float) -> Fusion:
+def build_fusion(name: str, bm25_weight: float, model_name: str = "") -> Fusion:
+    """The configured strategy; ``learned`` falls back to ``weighted`` for a model without trained weights."""
     if name == "rrf":
         return ReciprocalRankFusion(bm25_weight)
+    if name == "learned":
+        weights = learned_weights(model_name)
+        if weights is not None:
+            return LearnedFusion(weights)
     return WeightedScoreFusion(bm25_weight)

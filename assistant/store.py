@@ -237,6 +237,23 @@ class BM25Index:
         return cls(bm25s.BM25.load(str(folder), mmap=False, show_progress=False, verbosity=0),
                    stats.get("df"), int(stats.get("n_docs", 0)))
 
+    def term_presence(self, terms: list[str], docs: np.ndarray) -> np.ndarray:
+        """``(len(docs), len(terms))`` booleans: does chunk ``docs[i]`` contain ``terms[t]``?
+
+        Read straight from bm25s' inverted lists (the chunks a term's column holds), so it costs a lookup per
+        term rather than re-tokenising candidate texts on every query. A term the index does not know is in
+        no chunk.
+        """
+        out = np.zeros((len(docs), len(terms)), dtype=bool)
+        if self.model is None or not len(docs):
+            return out
+        indptr, indices = self.model.scores["indptr"], self.model.scores["indices"]
+        for t, term in enumerate(terms):
+            tid = self._vocab.get(term)
+            if tid is not None:
+                out[:, t] = np.isin(docs, indices[indptr[tid]:indptr[tid + 1]])
+        return out
+
     def scores(self, query: str) -> np.ndarray | None:
         """BM25 score of every chunk (same order as the generation), or None for an empty/unknown query."""
         if self.model is None:

