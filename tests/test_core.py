@@ -251,3 +251,57 @@ def test_bm25_tokens_are_reused_by_the_next_ingest(make_assistant, small_corpus)
     assert fresh.bm25.scores("Paris Prancis") is not None
     top = int(fresh.bm25.scores("Paris Prancis").argmax())
     assert fresh.chunks[top].doc_id == "sejarah"
+
+
+def test_generation_is_built_while_the_new_chunks_embed(make_assistant, small_corpus, monkeypatch):
+    """BM25 and the generation folder are prepared beside the embedding, on a core the encoder gives up."""
+    import threading
+
+    from assistant.store import BM25Index
+
+    a = make_assistant(corpus_dir=small_corpus)
+    a.ingest()
+    (small_corpus / "baru.md").write_text(_doc("baru", "Dokumen baru", {
+        "Isi": f"Festival kriya {np.random.default_rng().integers(10**9)} digelar setiap Agustus di Ternate."}))
+    inner = a.embedder.inner
+    full = inner.batch_threads
+    seen: dict[str, object] = {}
+    building = threading.Event()
+    original_build = BM25Index.build.__func__
+    original_embed = type(a.embedder).embed_documents_np
+
+    def build(cls, texts, known=None):
+        seen["threads_during_build"] = inner.batch_threads
+        building.set()
+        return original_build(cls, texts, known)
+
+    def embed(self, texts, progress=None):
+        seen["overlapped"] = building.wait(timeout=20)  # sequential code would never get here with it set
+        return original_embed(self, texts, progress)
+
+    monkeypatch.setattr(BM25Index, "build", classmethod(build))
+    monkeypatch.setattr(type(a.embedder), "embed_documents_np", embed)
+    report = a.ingest()
+    assert report.chunks_added >= 1 and seen["overlapped"] is True
+    assert seen["threads_during_build"] == max(1, full - 1) and inner.batch_threads == full
+    assert "baru" in {c.doc_id for c in a.generation().chunks}
+
+
+def test_failed_embedding_publishes_nothing_and_leaves_no_folder(make_assistant, small_corpus, monkeypatch):
+    a = make_assistant(corpus_dir=small_corpus)
+    a.ingest()
+    before = a.generations.current_name()
+    (small_corpus / "baru.md").write_text(_doc("baru", "Dokumen baru", {
+        "Isi": f"Lokakarya tenun {np.random.default_rng().integers(10**9)} dibuka untuk perajin Sumba."}))
+
+    def crash(self, texts, progress=None):
+        raise RuntimeError("encoder crashed")
+
+    monkeypatch.setattr(type(a.embedder), "embed_documents_np", crash)
+    with pytest.raises(RuntimeError, match="encoder crashed"):
+        a.ingest()
+    assert a.generations.current_name() == before
+    assert sorted(p.name for p in a.generations.gens.iterdir() if p.name > before) == []
+    monkeypatch.undo()
+    a.ingest()
+    assert "baru" in {c.doc_id for c in a.generation().chunks}
