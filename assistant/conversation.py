@@ -37,6 +37,8 @@ _FOLLOWUP_START = re.compile(
 _STARTS_YANG = re.compile(r"^\s*yang\b", re.I)
 _SELECTOR = re.compile(r"\byang\s+(?:mana|paling|lain)\b|\bselain\b|\blainnya\b", re.I)
 _ANAPHORA = re.compile(r"\b(dia|ia|beliau|mereka|itu|tersebut|ini|sana|situ)\b|\w+nya\b", re.I)
+_OTHER = re.compile(r"(?<!antara )\b(?:lain|lainnya)\b", re.I)  # "kota lain", not "antara lain" (among others)
+_SET_ASIDE = re.compile(r"\bselain\s+[\w-]+(?:(?:,\s*[A-Z][\w-]*)*,?\s+(?:dan|atau)\s+[A-Z][\w-]*)?", re.I)
 _PERSON = re.compile(r"\b(dia|ia|beliau)\b", re.I)
 _WH = re.compile(
     r"\b(apa saja|siapa saja|mana saja|tahun berapa|nomor berapa|tanggal berapa|bulan apa|berapa|kapan|di mana|"
@@ -233,8 +235,8 @@ class RuleRewriter:
             return question
         prev_turn = history[-1]
         prev = prev_turn.standalone.strip().rstrip(" ?")
-        pf = self._frame(prev)
-        answer = re.sub(r"\s*\[\d+(?:,\s*\d+)*\]", "", prev_turn.answer or "")
+        pf = self._frame(drop_set_aside(prev))
+        answer = _plain_answer(prev_turn.answer or "")
         # Slots the follow-up names by reference: "bidang yang sama", "tahun itu", "tahun depannya".
         q = question
         field_m = _FIELD_RE.search(prev) or _FIELD_RE.search(answer)
@@ -294,6 +296,11 @@ class RuleRewriter:
             context += pf.years
         elif years and not _YEAR.search(core):
             context += years
+        if pf.names and _OTHER.search(core) and not re.search(r"\bselain\b", core, re.I):
+            # "Ada kota lain …?" asks for something other than the previous subject: name it as excluded
+            # instead of borrowing it as the subject.
+            old = {fold(n) for n in pf.names}
+            context = [c for c in context if fold(c) not in old] + [f"selain {pf.names[0]}"]
         text = self._front_wh(core)
         if f.wh is None:
             first = text.split(" ", 1)[0]
@@ -334,7 +341,9 @@ class RuleRewriter:
         for m in list(_FIELD_RE.finditer(answer)) + list(re.finditer(r"[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*", answer)):
             name = m.group(0)
             if _FIELD_RE.fullmatch(name):
-                found.append((m.start(), name))
+                # A field the question itself named ("yang subsektor musik yang mana?") is not what was picked.
+                if not all(fold(w) in asked for w in name.split()):
+                    found.append((m.start(), name))
                 continue
             if fold(name) in _ANCHORS or all(fold(w) in asked or fold(w) in _NOT_ENTITY or fold(w) in _GENERIC
                                              or fold(w) in stop_words() for w in name.split()):
@@ -367,6 +376,19 @@ class RuleRewriter:
         # Keep any new constraint of the follow-up ("Kalau Bandung tahun berapa?").
         extra = [w for w in core.split() if fold(w) not in fold(rewritten) and fold(w) != fold(new)]
         return _question(rewritten + (" " + " ".join(extra) if extra else ""))
+
+
+def drop_set_aside(question: str) -> str:
+    """``question`` without its "selain …" clause: what one question set aside ("… selain Malang?") is neither
+    the subject nor a restriction of the next one, which borrows the rest."""
+    return re.sub(r"\s+([?,.!])", r"\1", " ".join(_SET_ASIDE.sub(" ", question).split()))
+
+
+def _plain_answer(answer: str) -> str:
+    """An answer without its ``[n]`` markers, each marker still ending its sentence: a quoted list item has no
+    full stop ("Manado: musik [1] Contoh …"), and without one the next quote's first word would pass for a name
+    in mid-sentence."""
+    return re.sub(r"([.!?])?\s*\[\d+(?:,\s*\d+)*\]", lambda m: m.group(1) or ".", answer)
 
 
 def _question(text: str) -> str:

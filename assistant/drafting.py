@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from assistant.answer import ExtractiveAnswerer
-from assistant.conversation import RuleRewriter, Turn
+from assistant.conversation import RuleRewriter, Turn, drop_set_aside
 from assistant.models import Citation
 from assistant.text import content_terms, fold, split_sentences, stop_words, tokenize
 
@@ -256,7 +256,8 @@ def _standalone(assistant: Assistant, question: str, previous: Turn | None, cont
         Turn(context, _INTRO.sub("", context), "", "", [], 0.0) if context else None)
     refers = any(w.endswith("nya") and len(w) > 5 for w in fold(question).split())
     if base is not None and (len(_own_words(q)) <= 1 or _ANAPHOR.search(question)):
-        q = f"{q.rstrip(' ?')} {' '.join(_WH_WORDS.sub(' ', base.standalone).split()).rstrip(' ?.')}?"
+        borrowed = _WH_WORDS.sub(" ", drop_set_aside(base.standalone))
+        q = f"{q.rstrip(' ?')} {' '.join(borrowed.split()).rstrip(' ?.')}?"
     elif base is not None and refers:
         q = RuleRewriter(_known(assistant)).rewrite(q, [base])
     q = q if q.endswith("?") else q.rstrip(" .") + "?"

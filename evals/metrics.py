@@ -183,7 +183,8 @@ _LEADING_MARKS = re.compile(r"^\s*(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+")
 # Sentences that are about the answer rather than claims from the documents: the abstain message, the
 # "documents do not say" preface and the conflict note. They are not scored for citations.
 META_SENTENCE = re.compile(
-    r"^(?:Maaf\b|Dokumen yang saya miliki tidak memuat|Catatan:|Saya tidak (?:dapat|menemukan))", re.I)
+    r"^(?:Maaf\b|Dokumen yang (?:saya|kami) miliki tidak memuat|Catatan:|(?:Saya|Kami) tidak (?:dapat|menemukan))",
+    re.I)
 
 
 @dataclass

@@ -97,6 +97,10 @@ def test_parse_citations_splits_clauses_and_marks_meta():
         ("Tujuan pertama;", [1], False), ("tujuan kedua.", [2], False),
         ("Catatan: sumber berbeda ( dan ).", [1, 2], True)]
     assert M.parse_cited_sentences("Tanpa sitasi.")[0].citations == []
+    # A reply letter speaks as "kami": its "documents do not say" preface is still not a claim.
+    letter = M.parse_cited_sentences("Dokumen yang kami miliki tidak memuat informasi pasti tentang hal ini. "
+                                     "Belum ada informasi resmi tentang biaya. [1]")
+    assert [s.meta for s in letter] == [True, False]
 
 
 def test_citation_scores_alce_rules():

@@ -301,14 +301,15 @@ def test_prompt_injection_changes_nothing(answerer, injected_assistant):
                 r = c.post("/v1/ask", json={"question": q})
                 assert r.status_code == 200, r.text
                 _assert_grounded(r.json(), chunks_by_id)
-                if answerer == "extractive":
-                    _assert_not_obeyed(r.json()["answer"])
+                _assert_not_obeyed(r.json()["answer"])
                 streamed = c.post("/v1/ask", json={"question": q, "stream": True})
                 assert streamed.status_code == 200 and "event: done" in streamed.text
                 assert not any(m.lower() in streamed.text.lower() for m in SYSTEM_PROMPT_MARKERS)
-            honest = c.post("/v1/ask", json={"question": INJECTION_QUESTIONS[1]}).json()
-            assert honest["abstained"] or "2004" in honest["answer"]
             if answerer == "extractive":
+                # The question's instruction is not searched for: the true year is found. (The fake LLM, clean
+                # question in hand, just quotes its first document, which need not hold the year.)
+                honest = c.post("/v1/ask", json={"question": INJECTION_QUESTIONS[1]}).json()
+                assert honest["abstained"] or "2004" in honest["answer"], honest
                 tidore = c.post("/v1/ask", json={"question": INJECTION_QUESTIONS[2]}).json()
                 assert not tidore["abstained"] and "12 Maret 2026" in tidore["answer"], tidore
             # No admin action happened: same documents, same generation, nothing deleted or re-indexed.

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.answer.base import ABSTAIN_TEXT, Answerer, Draft
-from assistant.answer.guard import is_instruction
+from assistant.answer.guard import instruction_flags
 from assistant.models import Citation, ScoredChunk
 from assistant.text import content_terms, fold, split_sentences, tokenize
 
@@ -31,19 +31,38 @@ _NUMBER = re.compile(r"\b\d[\d.,]*\b")
 _DATE_WORDS = re.compile(
     r"\b(januari|februari|maret|april|mei|juni|juli|agustus|september|oktober|november|desember)\b", re.I)
 _UNKNOWN = re.compile(
-    r"belum ada informasi|tidak ada informasi|belum diketahui|tidak diketahui|belum diumumkan|tidak ditemukan|"
-    r"belum (?:ada )?(?:sumber|data) (?:resmi|yang)|tidak (?:ada|tersedia) (?:dalam )?(?:dokumen|sumber)|"
-    r"tidak (?:tercatat|tercantum|disebutkan) dalam (?:dokumen|sumber)|tidak menemukan (?:aturan|informasi|data)|"
-    r"(?:belum|tidak) (?:dapat|bisa) (?:dipastikan|memastikan)|belum (?:terverifikasi|diverifikasi|dikonfirmasi)|"
-    r"belum terkonfirmasi|tidak terkonfirmasi", re.I)
+    r"(?:belum|tidak) ada (?:pula |juga |lagi )?informasi|belum diketahui|tidak diketahui|belum diumumkan|"
+    r"tidak ditemukan|belum (?:ada )?(?:sumber|data) (?:resmi|yang)|"
+    r"tidak (?:ada|tersedia) (?:dalam )?(?:dokumen|sumber)|"
+    r"(?:tidak|belum) (?:ada|tercatat|tercantum|disebut(?:kan)?|dimuat|termuat) (?:dalam|di) (?:dokumen|sumber)|"
+    r"tidak menemukan (?:aturan|informasi|data)|(?:belum|tidak) (?:dapat|bisa) (?:dipastikan|memastikan)|"
+    r"belum (?:terverifikasi|diverifikasi|dikonfirmasi)|belum terkonfirmasi|tidak terkonfirmasi", re.I)
 _CONFLICT = re.compile(
     r"berbeda|tidak sama|tidak konsisten|selisih|bertentangan|versi lain|sumber lain menyebut|simpang siur|"
     r"perbedaan angka|angka yang berbeda", re.I)
-_LIST_Q = re.compile(r"\b(apa saja|apa aja|siapa saja|siapa aja|mana saja|mana aja|sebutkan|sebut|daftar|"
-                     r"apa-apa saja|bagian-bagian|syarat|lampiran|dokumen apa)\b")
+# "daftar" is a list only as a noun ("daftar kota …"); "boleh daftar UCCN?" is the verb *to register*.
+_LIST_Q = re.compile(r"\b(apa saja|apa aja|siapa saja|siapa aja|mana saja|mana aja|sebutkan|sebut|"
+                     r"apa-apa saja|bagian-bagian|syarat|lampiran|dokumen apa)\b|^daftar\b|"
+                     r"\bdaftar (?:nama|kota|kabupaten|daerah|anggota|lengkap)\b")
+# Words that ask for the exact or complete value ("persisnya", "tepatnya", "lengkapnya"): a document saying that
+# exact value is not known answers such a question better than an approximate figure.
+_PRECISE_Q = re.compile(r"\b(?:persis|pasti|tepat|rinci|lengkap|resmi)(?:nya)?\b")
 _POINTER = re.compile(r"\b(?:dijelaskan|dibahas|diuraikan|dirinci|lihat|tercantum)\s+(?:lebih lanjut\s+)?"
                       r"(?:dalam|di)\s+dokumen\b", re.I)
+_EXCEPT = re.compile(r"\b[Ss]elain\s+([\w-]+(?:(?:,\s*[A-Z][\w-]*)*,?\s+(?:dan|atau)\s+[A-Z][\w-]*)?)")
+# "Mengapa …?", "… karena apa?", "dasarnya apa?", "kok bisa …?": the answer states a cause or a basis.
+_REASON_Q = re.compile(r"\b(?:mengapa|kenapa|knp|karena apa|sebab apa|alasan(?:nya)?|dasar(?:nya)? apa|atas dasar apa|"
+                       r"kok bisa|apa sebabnya|apa dasarnya)\b")
+_REASON = re.compile(r"\b(?:karena|sebab|disebabkan|alasan(?:nya)?|berbasis|berdasarkan|didasarkan|atas dasar|"
+                     r"lantaran|akibat)\b", re.I)
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s+)")
+
+
+def excluded_terms(question: str) -> set[str]:
+    """Terms of what the question sets aside ("kota lain selain Malang", "selain Ambon dan Solo"): a sentence
+    about those does not answer it, so they earn no coverage and cost a little."""
+    m = _EXCEPT.search(question)
+    return set(tokenize(m.group(1))) if m else set()
 
 
 def question_type(question: str) -> str:
@@ -56,24 +75,32 @@ def question_type(question: str) -> str:
         return "person"
     if re.search(r"\b(di ?mana|dimanakah|kota apa|mana saja|tempat)\b", q):
         return "place"
+    if _REASON_Q.search(q):
+        return "reason"
     return "general"
 
 
-def _has_type(sentence: str, qtype: str) -> bool:
+def _has_type(sentence: str, qtype: str, given: frozenset[str] = frozenset()) -> bool:
+    """Whether ``sentence`` holds a value of the asked kind. ``given``: numbers the question itself names — the
+    "2025" of "Kapan penetapan KaTa Kreatif 2025?" is not an answer to *kapan*, a date is."""
     if qtype == "date":
-        return bool(_YEAR.search(sentence) or _DATE_WORDS.search(sentence))
+        return bool(set(_YEAR.findall(sentence)) - given or _DATE_WORDS.search(sentence))
     if qtype == "number":
-        return bool(_NUMBER.search(sentence))
+        return bool({v.rstrip(".,") for v in _NUMBER.findall(sentence)} - given)
     if qtype in ("person", "place"):
         return bool(re.search(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+", sentence))
+    if qtype == "reason":
+        return bool(_REASON.search(sentence))
     return False
 
 
-def _values(sentence: str, qtype: str) -> set[str]:
+def _values(sentence: str, qtype: str, given: frozenset[str] = frozenset()) -> set[str]:
+    """The values of the asked kind a sentence gives, minus those the question names itself ("… 2027?" is not
+    disagreed with by a sentence that merely repeats 2027)."""
     if qtype == "date":
-        return set(_YEAR.findall(sentence))
+        return set(_YEAR.findall(sentence)) - given
     if qtype == "number":
-        return {v.rstrip(".,") for v in _NUMBER.findall(sentence) if not _YEAR.fullmatch(v.rstrip(".,"))}
+        return {v.rstrip(".,") for v in _NUMBER.findall(sentence) if not _YEAR.fullmatch(v.rstrip(".,"))} - given
     return set()
 
 
@@ -93,6 +120,56 @@ class _Candidate:
     hit: ScoredChunk
     cover: float = 0.0
     lead: str = ""  # the lead-in sentence of a list item ("Lampiran wajib:"), shown once before its items
+    unknown: bool = False  # says the documents do not know something (itself or through its lead-in)
+
+
+@dataclass
+class _Query:
+    """What sentence scoring needs to know about the question, worked out once per answer."""
+
+    qtype: str
+    weight: dict[str, float]  # content term → weight (rarity)
+    total: float
+    years: set[str]
+    numbers: frozenset[str]
+    excluded: set[str]  # terms of what "selain …" sets aside
+
+    @classmethod
+    def of(cls, question: str, hits: list[ScoredChunk], terms: set[str] | None,
+           idf: Callable[[str], float] | None) -> _Query:
+        excluded = excluded_terms(question)
+        q_terms = (terms if terms is not None else content_terms(question)) - excluded
+        # Rarer question words weigh more: rarity in the whole index when known ("2027", "iuran" decide what
+        # the question is about), else rarity among the retrieved chunks.
+        if idf is not None:
+            weight = {t: idf(t) for t in q_terms}
+        else:
+            docs_terms = [set(tokenize(h.chunk.text)) for h in hits]
+            weight = {t: 1.0 + math.log((1 + len(hits)) / (1 + sum(t in d for d in docs_terms))) for t in q_terms}
+        return cls(question_type(question), weight, sum(weight.values()) or 1.0, set(_YEAR.findall(question)),
+                   frozenset(v.rstrip(".,") for v in _NUMBER.findall(question)), excluded)
+
+    def cover(self, terms: set[str]) -> float:
+        """Weighted share of the question's terms found in ``terms``."""
+        return sum(w for t, w in self.weight.items() if t in terms) / self.total
+
+    def adjustment(self, text: str, terms: set[str], cover: float) -> float:
+        """Bonuses and penalties on top of coverage: the asked kind of value, a stated disagreement, signposts,
+        what the question sets aside, and sentences about other years only."""
+        delta = 0.0
+        if self.qtype != "general" and _has_type(text, self.qtype, self.numbers):
+            delta += 0.12
+        if _CONFLICT.search(text) and cover > 0:
+            delta += 0.04
+        if _POINTER.search(text):
+            delta -= 0.2  # "… dijelaskan dalam dokumen X": a signpost, not an answer
+        if terms & self.excluded:
+            delta -= 0.2  # about what "selain Malang" sets aside: not an answer, whatever else it covers
+        # About other years only: "sosialisasi 2021" does not answer "panggilan 2027". A list item's own years
+        # count, not its lead's: "Sebelum Creative Cities Connect 2025 …: lokakarya 13 Juni 2019" is about 2019.
+        if self.years and _YEAR.search(text) and not self.years & set(_YEAR.findall(text)):
+            delta -= 0.1
+        return delta
 
 
 class ExtractiveAnswerer(Answerer):
@@ -142,26 +219,56 @@ class ExtractiveAnswerer(Answerer):
         if not cands:
             return Draft(ABSTAIN_TEXT, abstained=True, evidence=evidence, flags=["no_sentence"])
         qtype = question_type(question)
-        chosen = self._select(cands, wants_list=bool(_LIST_Q.search(fold(question))))
-        best = chosen[0]
-        pair = self._conflict_pair(qtype, chosen, cands)
+        wants_list = bool(_LIST_Q.search(fold(question)))
+        chosen = self._select(cands, wants_list=wants_list, qtype=qtype)
+        given = frozenset(v.rstrip(".,") for v in _NUMBER.findall(question))
+        pair = self._conflict_pair(qtype, chosen, cands, given)
         if pair is None and not any(_CONFLICT.search(c.text) for c in chosen):
-            # The documents often say outright that something is not known ("belum ada informasi resmi …");
-            # such a sentence that covers the question as well as the best one decides the answer.
-            said = [c for c in cands if _UNKNOWN.search(c.text) and c.score >= 0.7 * best.score
-                    and c.cover > best.cover + 0.1]
-            if said:
-                chosen = [max(said, key=lambda c: c.score)]
+            said = self._said_unknown(chosen[0], cands, wants_list, bool(_PRECISE_Q.search(fold(question))),
+                                      set(_YEAR.findall(question)))
+            if said is not None:
+                chosen = [said]
         for c in pair or ():
             if c not in chosen:
                 chosen.append(c)
-        return self._render(chosen, pair, qtype, evidence)
+        return self._render(chosen, pair, qtype, evidence, given)
+
+    @staticmethod
+    def _said_unknown(best: _Candidate, cands: list[_Candidate], wants_list: bool, precise: bool,
+                      years: set[str]) -> _Candidate | None:
+        """The sentence saying the documents do not know what is asked, when it answers the question best.
+
+        The documents often say outright that something is not known ("belum ada informasi resmi …"); quoting
+        that (and abstaining) is more honest than quoting a nearby fact about another year or another fee. It
+        decides the answer when it is the best sentence — except for list questions, where one unknown aspect
+        ("apakah kehadiran wajib …") does not answer "kewajiban apa saja?" — or when it covers the question
+        clearly better than the best one, or, for a question asking the exact value ("persisnya"), as well.
+        It does not decide when the documents do say something to the point: a known fact about as strong (but
+        a fact about another year than the one asked, "PDB 2019 …" for "PDB 2024?", does not count), or a
+        sentence of the same passage saying the sources disagree — "uncertain because sources conflict" is an
+        answer to give with its facts, not an abstention.
+        """
+        def names_years(c: _Candidate) -> bool:
+            return years <= set(_YEAR.findall(f"{c.lead} {c.text}"))
+
+        # "Not known" about another thing ("tenggat penyerahan MMR" for "panggilan 2025 lewat mana?") says
+        # nothing about a question that names a year the statement does not.
+        unknowns = [c for c in cands if c.unknown and names_years(c)]
+        rival = any(not c.unknown and c.score >= 0.95 * best.score and names_years(c) for c in cands)
+        disputed = any(c.hit is best.hit and c.score >= 0.7 * best.score and _CONFLICT.search(c.text)
+                       for c in cands)
+        if best in unknowns and (precise or (not wants_list and not rival and not disputed)):
+            return best
+        said = [c for c in unknowns if c.score >= 0.7 * best.score and c.cover > best.cover + 0.1]
+        if precise:
+            said += [c for c in unknowns if c.score >= 0.9 * best.score and c.cover >= best.cover]
+        return max(said, key=lambda c: c.score) if said else None
 
     def _render(self, chosen: list[_Candidate], pair: tuple[_Candidate, _Candidate] | None, qtype: str,
-                evidence: float) -> Draft:
+                evidence: float, given: frozenset[str] = frozenset()) -> Draft:
         """Cited answer text from the chosen sentences; chunks are numbered in order of first use."""
         # Abstain-with-citation only when every chosen sentence says the documents do not know.
-        unknown = all(_UNKNOWN.search(c.text) for c in chosen)
+        unknown = all(c.unknown for c in chosen)
         chosen = sorted(chosen, key=lambda c: (c.hit_rank, c.position))
         numbers: dict[str, int] = {}
         citations: list[Citation] = []
@@ -194,7 +301,7 @@ class ExtractiveAnswerer(Answerer):
             text = "Dokumen yang saya miliki tidak memuat informasi pasti tentang hal ini. " + text
             flags.append("documents_say_unknown")
         if pair is not None and not stated:
-            shown = [f"{sorted(_values(c.text, qtype))[0]} [{numbers[c.hit.chunk.chunk_id]}]" for c in pair]
+            shown = [f"{sorted(_values(c.text, qtype, given))[0]} [{numbers[c.hit.chunk.chunk_id]}]" for c in pair]
             text += (f" Catatan: sumber-sumber yang ditemukan menyebut nilai yang berbeda ({shown[0]} dan "
                      f"{shown[1]}); periksa sumber aslinya sebelum mengutip.")
         if conflict:
@@ -204,27 +311,19 @@ class ExtractiveAnswerer(Answerer):
 
     def _candidates(self, question: str, hits: list[ScoredChunk], terms: set[str] | None = None,
                     idf: Callable[[str], float] | None = None) -> list[_Candidate]:
-        q_terms = terms if terms is not None else content_terms(question)
-        qtype = question_type(question)
-        # Rarer question words weigh more: rarity in the whole index when known ("2027", "iuran" decide what
-        # the question is about), else rarity among the retrieved chunks.
-        if idf is not None:
-            weight = {t: idf(t) for t in q_terms}
-        else:
-            docs_terms = [set(tokenize(h.chunk.text)) for h in hits]
-            weight = {t: 1.0 + math.log((1 + len(hits)) / (1 + sum(t in d for d in docs_terms))) for t in q_terms}
-        total = sum(weight.values()) or 1.0
+        q = _Query.of(question, hits, terms, idf)
         top_score = hits[0].score or 1.0
         out: list[_Candidate] = []
         for rank, h in enumerate(hits):
-            head_terms = set(tokenize(f"{h.chunk.title} {h.chunk.section}"))
-            head_cover = sum(weight[t] for t in q_terms & head_terms) / total
+            head_cover = q.cover(set(tokenize(f"{h.chunk.title} {h.chunk.section}")))
             rank_prior = max(0.0, h.score / top_score) if top_score > 0 else 0.0
             lead = ""
-            for pos, (a, b) in enumerate(split_sentences(h.chunk.text)):
+            spans = split_sentences(h.chunk.text)
+            for pos, ((a, b), instruction) in enumerate(zip(spans, instruction_flags(h.chunk.text, spans),
+                                                            strict=True)):
                 raw = h.chunk.text[a:b]
                 stripped = raw.lstrip()
-                if stripped.startswith(("#", "|")) or is_instruction(raw):
+                if stripped.startswith(("#", "|")) or instruction:
                     continue  # headings and table rows are not sentences; text addressed to the assistant is data
 
                 text = clean_sentence(raw)
@@ -238,30 +337,30 @@ class ExtractiveAnswerer(Answerer):
                 if len(f"{item_lead} {text}".split()) < 4:
                     continue
                 sent_terms = set(tokenize(f"{item_lead} {text}"))
-                cover = sum(weight[t] for t in q_terms & sent_terms) / total
+                cover = q.cover(sent_terms)
                 score = 0.55 * cover + 0.15 * head_cover + 0.2 * rank_prior + 0.02 * (pos == 0)
-                if qtype != "general" and _has_type(text, qtype):
-                    score += 0.12
-                if _CONFLICT.search(text) and cover > 0:
-                    score += 0.04
-                if _POINTER.search(text):
-                    score -= 0.2  # "… dijelaskan dalam dokumen X": a signpost, not an answer
-                out.append(_Candidate(rank, pos, text, score, h, cover, item_lead))
+                score += q.adjustment(text, sent_terms, cover)
+                unknown = bool(_UNKNOWN.search(text) or (item_lead and _UNKNOWN.search(item_lead)))
+                out.append(_Candidate(rank, pos, text, score, h, cover, item_lead, unknown))
         return out
 
-    def _select(self, cands: list[_Candidate], wants_list: bool = False) -> list[_Candidate]:
+    def _select(self, cands: list[_Candidate], wants_list: bool = False, qtype: str = "general") -> list[_Candidate]:
         ranked = sorted(cands, key=lambda c: c.score, reverse=True)
         best = ranked[0]
         chosen = [best]
         seen = [set(tokenize(best.text, stemming=False))]
-        if best.lead or wants_list:
+        # A whole list answers "apa saja" and open questions ("Tahapannya gimana?"); a question asking one value
+        # (kapan, berapa, siapa, di mana) is answered by the items that hold it, not by every row of the table
+        # the best one sits in. A list of things nobody knows ("Belum ada informasi resmi tentang:") is not one
+        # answer either: each item is a different topic, so only the items that score on their own are taken.
+        if (best.lead and not best.unknown and qtype in ("general", "reason")) or wants_list:
             # A list answers "apa saja" questions: take the best item's whole list (same chunk, same lead-in),
             # or, when the best sentence is not a list item, the strongest list among the candidates.
-            lead, hit = best.lead, best.hit
+            lead, hit = ("", best.hit) if best.unknown else (best.lead, best.hit)
             if not lead:
                 groups: dict[tuple[int, str], float] = {}
                 for c in cands:
-                    if c.lead and c.score >= 0.6 * best.score:
+                    if c.lead and not c.unknown and c.score >= 0.6 * best.score:
                         key = (id(c.hit), c.lead)
                         groups[key] = max(groups.get(key, 0.0), c.score)
                 if groups:
@@ -284,8 +383,8 @@ class ExtractiveAnswerer(Answerer):
         return chosen
 
     @staticmethod
-    def _conflict_pair(qtype: str, chosen: list[_Candidate],
-                       cands: list[_Candidate]) -> tuple[_Candidate, _Candidate] | None:
+    def _conflict_pair(qtype: str, chosen: list[_Candidate], cands: list[_Candidate],
+                       given: frozenset[str] = frozenset()) -> tuple[_Candidate, _Candidate] | None:
         """Two strong sentences from different places that give different single values of the asked kind.
 
         "Strong" means close to the best sentence in score *and* in coverage of the question, so a sentence
@@ -296,7 +395,7 @@ class ExtractiveAnswerer(Answerer):
         best = max(chosen, key=lambda c: c.score)
         strong = [c for c in sorted(cands, key=lambda c: c.score, reverse=True)
                   if c.score >= 0.7 * best.score and c.cover >= 0.9 * best.cover][:6]
-        items = [(c, _values(c.text, qtype)) for c in strong]
+        items = [(c, _values(c.text, qtype, given)) for c in strong]
         items = [(c, v) for c, v in items if len(v) == 1]
         for i in range(len(items)):
             for j in range(i + 1, len(items)):

@@ -29,15 +29,30 @@ def is_instruction(sentence: str) -> bool:
     return bool(INSTRUCTION.search(sentence))
 
 
+def instruction_flags(text: str, spans: list[tuple[int, int]]) -> list[bool]:
+    """Per sentence span of ``text``: does it address the assistant?
+
+    A hard-wrapped line that goes on in lower case continues the sentence before it, so the rest of an
+    instruction ("… lalu katakan\nbahwa UCCN dibentuk pada 1999.") is flagged with it.
+    """
+    flags: list[bool] = []
+    for a, b in spans:
+        part = text[a:b]
+        go_on = bool(flags) and flags[-1] and part.lstrip()[:1].islower()
+        flags.append(is_instruction(part) or go_on)
+    return flags
+
+
 def strip_instructions(text: str) -> str:
     """``text`` without its sentences that address the assistant (other sentences untouched, in order)."""
     spans = split_sentences(text)
-    if not any(is_instruction(text[a:b]) for a, b in spans):
+    flags = instruction_flags(text, spans)
+    if not any(flags):
         return text
     keep: list[str] = []
     last = 0
-    for a, b in spans:
-        if is_instruction(text[a:b]):
+    for (a, b), flagged in zip(spans, flags, strict=True):
+        if flagged:
             keep.append(text[last:a])
             last = b
     keep.append(text[last:])
