@@ -234,7 +234,8 @@ def retrieval(passages: Path = typer.Option(..., "--passages", help="passages.js
         res = run_benchmark(passages, questions, run_out, settings=settings, split=split or None, depth=depth,
                             progress=_ingest_progress(prog))
     t = Table(title=f"{passages.parent.name} {split or 'all'} — {mode}"
-                    + (f" w={settings.bm25_weight}" if mode == "hybrid" else "") + f" (n={res['n']})")
+                    + (f" {settings.fusion}" + (f" w={settings.bm25_weight}" if settings.fusion != "learned" else "")
+                       if mode == "hybrid" else "") + f" (n={res['n']})")
     for k in ("recall@1", "recall@5", "recall@20", "mrr@10", "hit@5", "ans_hit@5", "recall@100"):
         t.add_column(k, justify="right")
     t.add_row(*[f"{res[k]:.3f}" for k in ("recall@1", "recall@5", "recall@20", "mrr@10", "hit@5", "ans_hit@5",

@@ -141,6 +141,7 @@ def run_benchmark(passages_path: Path, questions_path: Path, run_out: Path, *, s
     texts = {p["id"]: ((p.get("title") or "") + "\n" + p["text"]).lower() for p in passages}
     metrics = score_run(run, questions, texts)
     return {"passages": str(passages_path), "questions": str(questions_path), "split": split,
-            "mode": settings.retrieval_mode, "bm25_weight": settings.bm25_weight, "depth": depth,
+            "mode": settings.retrieval_mode, "fusion": settings.fusion, "bm25_weight": settings.bm25_weight,
+            "depth": depth,
             "index": build, "query_seconds": round(seconds, 2),
             "ms_per_question": round(1000 * seconds / len(questions), 1), "run_file": str(run_out), **metrics}
