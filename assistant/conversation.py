@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.sqlite import open_shared
-from assistant.text import content_terms, fold, stop_words
+from assistant.text import SET_ASIDE, content_terms, fold, stop_words
 
 _FOLLOWUP_START = re.compile(
     r"^\s*(?:(?:kalau|kalo|klo|bagaimana dengan|gimana dengan|gmn dengan|bagaimana kalau|gimana kalau|lalu|terus|"
@@ -38,7 +38,6 @@ _STARTS_YANG = re.compile(r"^\s*yang\b", re.I)
 _SELECTOR = re.compile(r"\byang\s+(?:mana|paling|lain)\b|\bselain\b|\blainnya\b", re.I)
 _ANAPHORA = re.compile(r"\b(dia|ia|beliau|mereka|itu|tersebut|ini|sana|situ)\b|\w+nya\b", re.I)
 _OTHER = re.compile(r"(?<!antara )\b(?:lain|lainnya)\b", re.I)  # "kota lain", not "antara lain" (among others)
-_SET_ASIDE = re.compile(r"\bselain\s+[\w-]+(?:(?:,\s*[A-Z][\w-]*)*,?\s+(?:dan|atau)\s+[A-Z][\w-]*)?", re.I)
 _PERSON = re.compile(r"\b(dia|ia|beliau)\b", re.I)
 _WH = re.compile(
     r"\b(apa saja|siapa saja|mana saja|tahun berapa|nomor berapa|tanggal berapa|bulan apa|berapa|kapan|di mana|"
@@ -381,7 +380,7 @@ class RuleRewriter:
 def drop_set_aside(question: str) -> str:
     """``question`` without its "selain …" clause: what one question set aside ("… selain Malang?") is neither
     the subject nor a restriction of the next one, which borrows the rest."""
-    return re.sub(r"\s+([?,.!])", r"\1", " ".join(_SET_ASIDE.sub(" ", question).split()))
+    return re.sub(r"\s+([?,.!])", r"\1", " ".join(SET_ASIDE.sub(" ", question).split()))
 
 
 def _plain_answer(answer: str) -> str:

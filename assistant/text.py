@@ -16,6 +16,8 @@ from functools import lru_cache
 TOKENIZER_VERSION = 3
 _WORD = re.compile(r"[0-9a-z]+")
 _REG_ID = re.compile(r"\b\d{1,4}\s*/\s*\d{4}\b")
+# What a question sets aside: "selain Malang", "selain Ambon, Solo dan Bandung" (group 1: the names).
+SET_ASIDE = re.compile(r"\b[Ss]elain\s+([\w-]+(?:(?:,\s*[A-Z][\w-]*)*,?\s+(?:dan|atau)\s+[A-Z][\w-]*)?)")
 # Question words and fillers that say nothing about the topic; they are kept out of BM25 queries.
 _EXTRA_STOP = {
     # question words

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from assistant.answer.base import ABSTAIN_TEXT, Answerer, Draft
 from assistant.answer.guard import instruction_flags
 from assistant.models import Citation, ScoredChunk
-from assistant.text import content_terms, fold, split_sentences, tokenize
+from assistant.text import SET_ASIDE, content_terms, fold, split_sentences, tokenize
 
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _NUMBER = re.compile(r"\b\d[\d.,]*\b")
@@ -49,7 +49,6 @@ _LIST_Q = re.compile(r"\b(apa saja|apa aja|siapa saja|siapa aja|mana saja|mana a
 _PRECISE_Q = re.compile(r"\b(?:persis|pasti|tepat|rinci|lengkap|resmi)(?:nya)?\b")
 _POINTER = re.compile(r"\b(?:dijelaskan|dibahas|diuraikan|dirinci|lihat|tercantum)\s+(?:lebih lanjut\s+)?"
                       r"(?:dalam|di)\s+dokumen\b", re.I)
-_EXCEPT = re.compile(r"\b[Ss]elain\s+([\w-]+(?:(?:,\s*[A-Z][\w-]*)*,?\s+(?:dan|atau)\s+[A-Z][\w-]*)?)")
 # "Mengapa …?", "… karena apa?", "dasarnya apa?", "kok bisa …?": the answer states a cause or a basis.
 _REASON_Q = re.compile(r"\b(?:mengapa|kenapa|knp|karena apa|sebab apa|alasan(?:nya)?|dasar(?:nya)? apa|atas dasar apa|"
                        r"kok bisa|apa sebabnya|apa dasarnya)\b")
@@ -61,7 +60,7 @@ _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s+)")
 def excluded_terms(question: str) -> set[str]:
     """Terms of what the question sets aside ("kota lain selain Malang", "selain Ambon dan Solo"): a sentence
     about those does not answer it, so they earn no coverage and cost a little."""
-    m = _EXCEPT.search(question)
+    m = SET_ASIDE.search(question)
     return set(tokenize(m.group(1))) if m else set()
 
 
@@ -215,23 +214,22 @@ class ExtractiveAnswerer(Answerer):
         evidence = self.evidence(question, hits, idf, terms)
         if not hits or evidence < self.abstain_threshold:
             return Draft(ABSTAIN_TEXT, abstained=True, evidence=evidence, flags=["weak_evidence"])
-        cands = self._candidates(question, hits[: self.context_chunks], terms, idf)
+        context = hits[: self.context_chunks]
+        q = _Query.of(question, context, terms, idf)
+        cands = self._candidates(q, context)
         if not cands:
             return Draft(ABSTAIN_TEXT, abstained=True, evidence=evidence, flags=["no_sentence"])
-        qtype = question_type(question)
         wants_list = bool(_LIST_Q.search(fold(question)))
-        chosen = self._select(cands, wants_list=wants_list, qtype=qtype)
-        given = frozenset(v.rstrip(".,") for v in _NUMBER.findall(question))
-        pair = self._conflict_pair(qtype, chosen, cands, given)
+        chosen = self._select(cands, wants_list=wants_list, qtype=q.qtype)
+        pair = self._conflict_pair(q.qtype, chosen, cands, q.numbers)
         if pair is None and not any(_CONFLICT.search(c.text) for c in chosen):
-            said = self._said_unknown(chosen[0], cands, wants_list, bool(_PRECISE_Q.search(fold(question))),
-                                      set(_YEAR.findall(question)))
+            said = self._said_unknown(chosen[0], cands, wants_list, bool(_PRECISE_Q.search(fold(question))), q.years)
             if said is not None:
                 chosen = [said]
         for c in pair or ():
             if c not in chosen:
                 chosen.append(c)
-        return self._render(chosen, pair, qtype, evidence, given)
+        return self._render(chosen, pair, q.qtype, evidence, q.numbers)
 
     @staticmethod
     def _said_unknown(best: _Candidate, cands: list[_Candidate], wants_list: bool, precise: bool,
@@ -309,9 +307,7 @@ class ExtractiveAnswerer(Answerer):
         return Draft(text, abstained=unknown, citations=citations, conflict=conflict, flags=flags,
                      evidence=evidence)
 
-    def _candidates(self, question: str, hits: list[ScoredChunk], terms: set[str] | None = None,
-                    idf: Callable[[str], float] | None = None) -> list[_Candidate]:
-        q = _Query.of(question, hits, terms, idf)
+    def _candidates(self, q: _Query, hits: list[ScoredChunk]) -> list[_Candidate]:
         top_score = hits[0].score or 1.0
         out: list[_Candidate] = []
         for rank, h in enumerate(hits):
