@@ -15,6 +15,8 @@ re-ingest, a re-index into a new collection or a benchmark re-run never embeds t
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 import sqlite3
 import threading
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from assistant.config import Settings
 
 QUERY_ADAPTER = Path(__file__).with_name("query_adapter.npz")
+log = logging.getLogger(__name__)
 
 
 class Embedder(Embeddings):
@@ -218,8 +221,6 @@ class QueryAdapter:
     @classmethod
     def load(cls, model_name: str, dim: int, path: Path = QUERY_ADAPTER) -> QueryAdapter | None:
         """The stored adapter when it was trained for this model and dimension, else None (unadapted queries)."""
-        import json
-
         try:
             with np.load(path) as z:
                 A, meta = z["A"], json.loads(str(z["meta"]))
@@ -358,4 +359,7 @@ def build_embedder(settings: Settings) -> CachedEmbeddings:
         inner = SentenceTransformerEmbeddings(model, batch_size=max(settings.embed_batch_size, 32))
     cache = settings.embedding_cache or Path(settings.index_dir) / "embedding-cache.sqlite"
     adapter = QueryAdapter.load(inner.model_name, inner.dim) if settings.query_adapter else None
+    if settings.query_adapter and adapter is None:
+        log.warning("KK_QUERY_ADAPTER is on but %s holds no adapter for %s/%d: searching with unadapted queries",
+                    QUERY_ADAPTER, inner.model_name, inner.dim)
     return CachedEmbeddings(inner, Path(cache), query_adapter=adapter)
