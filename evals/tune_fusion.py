@@ -55,21 +55,27 @@ def metrics(ranked: list[np.ndarray], gold: list[set[int]]) -> dict[str, float]:
     return {"R@1": r1 / n, "R@5": r5 / n, "R@20": r20 / n, "MRR@10": mrr / n}
 
 
+def load_train(bench: Path) -> tuple[list[dict], dict[str, int], list[dict]]:
+    """A benchmark's passages, passage id → position, and its train questions whose gold passages all exist."""
+    passages = [json.loads(x) for x in (bench / "passages.jsonl").read_text(encoding="utf-8").splitlines()]
+    pid = {p["id"]: i for i, p in enumerate(passages)}
+    qs = [json.loads(x) for x in (bench / "questions_train.jsonl").read_text(encoding="utf-8").splitlines()]
+    qs = [q for q in qs if q.get("split", "train") == "train" and all(g in pid for g in q["gold_passage_ids"])]
+    return passages, pid, qs
+
+
 class BenchData:
     """One benchmark's train questions with their candidate tables."""
 
     def __init__(self, bench: Path, emb: CachedEmbeddings, cache_dir: Path, sample: int | None) -> None:
         self.name = bench.name
-        passages = [json.loads(x) for x in (bench / "passages.jsonl").read_text(encoding="utf-8").splitlines()]
-        pid = {p["id"]: i for i, p in enumerate(passages)}
-        qs = [json.loads(x) for x in (bench / "questions_train.jsonl").read_text(encoding="utf-8").splitlines()]
-        qs = [q for q in qs if q.get("split", "train") == "train" and all(g in pid for g in q["gold_passage_ids"])]
+        passages, pid, qs = load_train(bench)
         random.Random(13).shuffle(qs)
         qs = qs[:sample] if sample else qs
         t = time.time()
         P = emb.embed_documents_np([p["text"] for p in passages])
         print(f"{self.name}: {len(P)} passage vectors in {time.time() - t:.1f}s (cache misses {emb.misses})")
-        Q = _query_vectors(emb, [q["question"] for q in qs], cache_dir / f"tune-queries-{self.name}.npy")
+        Q = query_vectors(emb, [q["question"] for q in qs], cache_dir / f"tune-queries-{self.name}.npy")
         bm25 = BM25Index.build([p["text"] for p in passages])
         self.gold = [{pid[g] for g in q["gold_passage_ids"]} for q in qs]
         self.cands = [_candidates(q["question"], P @ Q[i], bm25) for i, q in enumerate(qs)]
@@ -84,7 +90,7 @@ class BenchData:
         return [self.cands[i].ids[np.argsort(-fusion.fuse(self.cands[i]), kind="stable")] for i in idx]
 
 
-def _query_vectors(emb: CachedEmbeddings, questions: list[str], path: Path) -> np.ndarray:
+def query_vectors(emb: CachedEmbeddings, questions: list[str], path: Path) -> np.ndarray:
     """Query vectors as the retriever searches with them (through ``emb``'s query adapter, if any).
 
     The model's own vectors are kept on disk keyed by the question texts (thousands of queries take minutes);
