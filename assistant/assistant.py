@@ -65,7 +65,7 @@ class Assistant:
         self.indexer = Indexer(self.embedder, self.vectors, self.generations,
                                Chunker(s.chunk_size, s.chunk_overlap), s.max_file_bytes)
         self.retriever = Retriever(self.embedder, self.vectors, self.generation, mode=s.retrieval_mode,
-                                   fusion=build_fusion(s.fusion, s.bm25_weight, self._query_space()),
+                                   fusion=build_fusion(s.fusion, s.bm25_weight, self.embedder.query_space),
                                    candidates=s.candidates, dedup_threshold=s.dedup_threshold)
         self.answerer = answerer or build_answerer(s)
         self._condenser = build_condenser(s)
@@ -73,10 +73,6 @@ class Assistant:
         self._gen_stamp: float = -1
         self._gen_lock = threading.Lock()
         self._rewriter = RuleRewriter()
-
-    def _query_space(self) -> str:
-        """Key of the fusion weights: the model, plus the query adapter when one maps the search vectors."""
-        return getattr(self.embedder, "query_space", self.embedder.model_name)
 
     # -- stores, opened on first use (an ingest on a full disk must not fail opening databases it never uses) --
     @functools.cached_property
@@ -106,7 +102,7 @@ class Assistant:
         return {"generation": gen.name, "chunks": len(gen.chunks),
                 "documents": len({c.doc_id for c in gen.chunks}), "collection": self.vectors.name,
                 "embedding_model": self.embedder.model_name, "dim": self.embedder.dim,
-                "query_space": self._query_space(),
+                "query_space": self.embedder.query_space,
                 "store": "http" if self.settings.chroma_host else "embedded"}
 
     def documents(self) -> list[dict[str, Any]]:

