@@ -194,13 +194,15 @@ class Indexer:
         return self.embedder.misses - before
 
     def _prepare(self, old: Generation, new_chunks: list[Chunk], manifest: dict[str, Any]) -> PreparedGeneration:
-        """BM25 over the new chunk set (tokens of unchanged chunks reused) and the generation folder, unpublished.
+        """BM25 over the new chunk set (tokens and stems of unchanged chunks reused) and the generation folder,
+        unpublished.
 
         Runs beside the embedding, so the encoder's batches leave this thread a core meanwhile.
         """
         with self.embedder.sharing_cores(1):
             cached = self.generations.load_tokens(old) if old.name else {}
-            bm25 = BM25Index.build([c.embed_text for c in new_chunks], [cached.get(c.chunk_id) for c in new_chunks])
+            bm25 = BM25Index.build([c.embed_text for c in new_chunks], [cached.get(c.chunk_id) for c in new_chunks],
+                                   old.bm25.stems if cached else None)
             return self.generations.prepare(new_chunks, manifest, bm25)
 
 

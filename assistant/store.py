@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from assistant.models import Chunk, Filters
-from assistant.text import TOKENIZER_VERSION, correct_terms, tokenize
+from assistant.text import TOKENIZER_VERSION, correct_terms, remember_stems, tokenize
 
 
 class StoreUnavailable(RuntimeError):
@@ -210,17 +210,21 @@ class BM25Index:
         self.n_docs = n_docs
 
     @classmethod
-    def build(cls, texts: list[str], known: list[list[str] | None] | None = None) -> BM25Index:
+    def build(cls, texts: list[str], known: list[list[str] | None] | None = None,
+              known_stems: dict[str, str] | None = None) -> BM25Index:
         """Index ``texts``; ``known[i]``, when given, are the tokens of ``texts[i]`` from a previous build
-        (stemming every chunk again dominated the ingest of a small change into a 100k-chunk index)."""
+        (stemming every chunk again dominated the ingest of a small change into a 100k-chunk index), and
+        ``known_stems`` that build's stem table, carried into this one's."""
         import bm25s
 
         model = bm25s.BM25(k1=1.2, b=0.75)
-        corpus_tokens = [(known[i] if known and known[i] is not None else tokenize(t)) or ["_kosong_"]
+        stems: dict[str, str] = dict(known_stems or {})
+        corpus_tokens = [(known[i] if known and known[i] is not None else tokenize(t, stems=stems)) or ["_kosong_"]
                          for i, t in enumerate(texts)]
         df = _index_vectorised(model, corpus_tokens) if texts else {}
         index = cls(model if texts else None, df, len(texts))
         index.doc_tokens = corpus_tokens
+        index.stems = stems
         return index
 
     def query_terms(self, query: str) -> list[str]:
@@ -240,6 +244,8 @@ class BM25Index:
         return math.log((self.n_docs + 1) / (self.df.get(term, 0) + 0.5))
 
     doc_tokens: list[list[str]] | None = None
+    # word → stem of every indexed word: readers load it so answering never asks Sastrawi for an indexed word.
+    stems: dict[str, str] = {}  # noqa: RUF012 - replaced per instance, never mutated in place
 
     def save(self, folder: Path) -> None:
         if self.model is not None:
@@ -248,6 +254,10 @@ class BM25Index:
             with open(folder / "tokens.txt", "w", encoding="utf-8") as fh:
                 fh.write(f"#tokenizer {TOKENIZER_VERSION}\n")
                 fh.writelines(" ".join(t) + "\n" for t in self.doc_tokens)
+        if self.stems:
+            with open(folder / "stems.tsv", "w", encoding="utf-8") as fh:
+                fh.write(f"#tokenizer {TOKENIZER_VERSION}\n")
+                fh.writelines(f"{w}\t{st}\n" for w, st in self.stems.items())
         (folder / "df.json").write_text(json.dumps({"n_docs": self.n_docs, "df": self.df}, ensure_ascii=False))
 
     @classmethod
@@ -257,8 +267,11 @@ class BM25Index:
         if not (folder / "params.index.json").exists():
             return cls(None)
         stats = json.loads((folder / "df.json").read_text()) if (folder / "df.json").exists() else {}
-        return cls(bm25s.BM25.load(str(folder), mmap=False, show_progress=False, verbosity=0),
-                   stats.get("df"), int(stats.get("n_docs", 0)))
+        index = cls(bm25s.BM25.load(str(folder), mmap=False, show_progress=False, verbosity=0),
+                    stats.get("df"), int(stats.get("n_docs", 0)))
+        index.stems = _load_stems(folder / "stems.tsv")
+        remember_stems(index.stems)
+        return index
 
     def term_presence(self, terms: list[str], docs: np.ndarray) -> np.ndarray:
         """``(len(docs), len(terms))`` booleans: does chunk ``docs[i]`` contain ``terms[t]``?
@@ -303,6 +316,18 @@ class BM25Index:
         if not toks:
             return None
         return np.asarray(self.model.get_scores(toks), dtype=np.float32)
+
+
+def _load_stems(path: Path) -> dict[str, str]:
+    """An index's stem table; empty when absent (older generations) or written by another tokenizer."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            if fh.readline().strip() != f"#tokenizer {TOKENIZER_VERSION}":
+                return {}
+            rows = fh.read().split("\n")
+    except OSError:
+        return {}
+    return dict(row.split("\t", 1) for row in rows if "\t" in row)
 
 
 @dataclass

@@ -54,8 +54,30 @@ def _stemmer():
     return StemmerFactory().create_stemmer()
 
 
-@lru_cache(maxsize=200_000)
+# Stems an index already computed (word → stem), published with its BM25 index and loaded with it. Answering
+# stems the words of the retrieved chunks again; a server process that asked Sastrawi for every word it had not
+# met yet spent ~20 ms of each answer on it at 10k chunks (the ingest process had them all memoised).
+_known_stems: dict[str, str] = {}
+
+
+def remember_stems(table: dict[str, str]) -> None:
+    """Add an index's stem table; a word's stem depends only on the word, so tables of several indexes merge."""
+    _known_stems.update(table)
+
+
+def clear_stem_memo() -> None:
+    """Forget every memoised stem (a fresh process; the bench uses it)."""
+    _known_stems.clear()
+    _sastrawi_stem.cache_clear()
+
+
 def stem(word: str) -> str:
+    known = _known_stems.get(word)
+    return known if known is not None else _sastrawi_stem(word)
+
+
+@lru_cache(maxsize=200_000)
+def _sastrawi_stem(word: str) -> str:
     if word.isdigit() or len(word) <= 3:
         return word
     with _stem_lock:  # Sastrawi keeps state in the stemmer object
@@ -99,10 +121,23 @@ def words(text: str) -> list[str]:
     return out
 
 
-def tokenize(text: str, *, stemming: bool = True, stopwords: bool = True) -> list[str]:
-    """Tokens for BM25 and lexical overlap: content words, stemmed, plus exact regulation ids."""
+def tokenize(text: str, *, stemming: bool = True, stopwords: bool = True,
+             stems: dict[str, str] | None = None) -> list[str]:
+    """Tokens for BM25 and lexical overlap: content words, stemmed, plus exact regulation ids.
+
+    ``stems``, when given, collects each word's stem (an index's stem table, see :func:`remember_stems`).
+    """
     sw = stop_words() if stopwords else frozenset()
-    out = [stem(w) if stemming else w for w in words(text) if w not in sw]
+    if stems is not None and stemming:
+        out = []
+        for w in words(text):
+            if w not in sw:
+                st = stems.get(w)
+                if st is None:
+                    st = stems[w] = stem(w)
+                out.append(st)
+    else:
+        out = [stem(w) if stemming else w for w in words(text) if w not in sw]
     out.extend(m.group(0).replace(" ", "") for m in _REG_ID.finditer(text))
     return out
 

@@ -1,0 +1,62 @@
+"""The index's stem table: readers stem indexed words without Sastrawi, and an ingest carries the table of
+chunks it did not re-tokenise."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import text
+
+
+def _write(folder, name: str, body: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(f"---\nid: {name[:-3]}\ntitle: {name[:-3]}\nlanguage: id\n---\n\n{body}\n",
+                               encoding="utf-8")
+
+
+@pytest.fixture
+def no_sastrawi(monkeypatch):
+    """After this, a word that reaches Sastrawi fails the test."""
+    def fail():
+        raise AssertionError("Sastrawi was asked for a stem")
+
+    text.clear_stem_memo()
+    yield lambda: monkeypatch.setattr(text, "_stemmer", fail)
+    text.clear_stem_memo()
+
+
+def test_reader_stems_indexed_words_from_the_table(make_assistant, tmp_path, no_sastrawi):
+    docs = tmp_path / "docs"
+    _write(docs, "pendaftaran.md", "Pemerintah kota mengajukan permohonan keanggotaan dengan melampirkan "
+                                   "rencana kegiatan dan surat dukungan dari pemangku kepentingan.")
+    a = make_assistant()
+    a.ingest([docs])
+    chunk = a.generation().chunks[0]
+    expected = text.tokenize(chunk.embed_text)
+
+    text.clear_stem_memo()
+    reader = make_assistant()  # a fresh reader loads the generation from disk, table included
+    reader.generations._last = None
+    reader.generation()
+    no_sastrawi()
+    assert text.tokenize(chunk.embed_text) == expected
+    assert text.stem("melampirkan") == "lampir"
+
+
+def test_ingest_carries_the_table_of_unchanged_chunks(make_assistant, tmp_path, no_sastrawi):
+    docs = tmp_path / "docs"
+    _write(docs, "a.md", "Kota-kota anggota melaporkan kegiatannya setiap empat tahun.")
+    _write(docs, "b.md", "Festival kerajinan diselenggarakan bersama komunitas pengrajin.")
+    a = make_assistant()
+    a.ingest([docs])
+    first = dict(a.generation().bm25.stems)
+    assert first.get("melaporkan") == "lapor"
+
+    _write(docs, "b.md", "Festival kerajinan tahunan diselenggarakan bersama komunitas pengrajin lokal.")
+    text.clear_stem_memo()  # a new process: unchanged a.md is not tokenised again
+    b = make_assistant()
+    b.generations._last = None
+    b.ingest([docs])
+    table = b.generation().bm25.stems
+    assert table.get("melaporkan") == "lapor"  # carried from the old generation
+    assert "tahunan" in table and "lokal" in table  # from the re-tokenised file
