@@ -37,11 +37,11 @@ class Settings(BaseSettings):
     embedding_model: str = "multilingual-e5-small-q4"
     embed_threads: int | None = Field(default=None, description="Engine threads; None = all cores.")
     embed_batch_size: int = 16
-    # OpenMP threads for a query embedding that is alone (queued queries get one each). Two cut a query from
-    # ~30-45 to ~21-28 ms when the host was quiet and gained nothing when it was busy; with OpenMP's default
-    # spin-waiting they collapse (~170 ms) when another process holds a core, so more than one also sets
-    # OMP_WAIT_POLICY=PASSIVE. Default 1 (README "Embedding speed").
-    embed_query_threads: int = Field(default=1, ge=1)
+    # OpenMP threads for a query embedding that is alone (concurrent queries get one each, side by side). Two cut
+    # a lone query from ~38 to ~25-28 ms on 2026-12-04 and the 10k bench's 1-client HTTP p50 from 57-59 to 43 ms;
+    # with OpenMP's default spin-waiting they collapse (~170 ms) when another process holds a core, so more than
+    # one also sets OMP_WAIT_POLICY=PASSIVE. README "Embedding speed".
+    embed_query_threads: int = Field(default=2, ge=1)
     # Where vectors are cached by content hash; default: index_dir/embedding-cache.sqlite. Tests and
     # benchmarks point several scratch indexes at one cache so nothing is embedded twice.
     embedding_cache: Path | None = None
