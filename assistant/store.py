@@ -208,6 +208,8 @@ class BM25Index:
         self._vocab: dict[str, int] = dict(getattr(model, "vocab_dict", None) or {}) if model is not None else {}
         self.df = df or {}
         self.n_docs = n_docs
+        # word → stem of every indexed word: readers load it so answering never asks Sastrawi for an indexed word.
+        self.stems: dict[str, str] = {}
 
     @classmethod
     def build(cls, texts: list[str], known: list[list[str] | None] | None = None,
@@ -244,8 +246,6 @@ class BM25Index:
         return math.log((self.n_docs + 1) / (self.df.get(term, 0) + 0.5))
 
     doc_tokens: list[list[str]] | None = None
-    # word → stem of every indexed word: readers load it so answering never asks Sastrawi for an indexed word.
-    stems: dict[str, str] = {}  # noqa: RUF012 - replaced per instance, never mutated in place
 
     def save(self, folder: Path) -> None:
         if self.model is not None:
