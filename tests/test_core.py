@@ -270,10 +270,10 @@ def test_generation_is_built_while_the_new_chunks_embed(make_assistant, small_co
     original_build = BM25Index.build.__func__
     original_embed = type(a.embedder).embed_documents_np
 
-    def build(cls, texts, known=None):
+    def build(cls, texts, known=None, known_stems=None):
         seen["threads_during_build"] = inner.batch_threads
         building.set()
-        return original_build(cls, texts, known)
+        return original_build(cls, texts, known, known_stems)
 
     def embed(self, texts, progress=None):
         seen["overlapped"] = building.wait(timeout=20)  # sequential code would never get here with it set
