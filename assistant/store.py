@@ -25,7 +25,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,13 +251,9 @@ class BM25Index:
         if self.model is not None:
             self.model.save(str(folder), show_progress=False)
         if self.doc_tokens is not None:  # for the next ingest only; readers never load it
-            with open(folder / "tokens.txt", "w", encoding="utf-8") as fh:
-                fh.write(f"#tokenizer {TOKENIZER_VERSION}\n")
-                fh.writelines(" ".join(t) + "\n" for t in self.doc_tokens)
+            _write_tokenizer_file(folder / "tokens.txt", (" ".join(t) for t in self.doc_tokens))
         if self.stems:
-            with open(folder / "stems.tsv", "w", encoding="utf-8") as fh:
-                fh.write(f"#tokenizer {TOKENIZER_VERSION}\n")
-                fh.writelines(f"{w}\t{st}\n" for w, st in self.stems.items())
+            _write_tokenizer_file(folder / "stems.tsv", (f"{w}\t{st}" for w, st in self.stems.items()))
         (folder / "df.json").write_text(json.dumps({"n_docs": self.n_docs, "df": self.df}, ensure_ascii=False))
 
     @classmethod
@@ -318,16 +314,30 @@ class BM25Index:
         return np.asarray(self.model.get_scores(toks), dtype=np.float32)
 
 
-def _load_stems(path: Path) -> dict[str, str]:
-    """An index's stem table; empty when absent (older generations) or written by another tokenizer."""
+_TOKENIZER_HEADER = f"#tokenizer {TOKENIZER_VERSION}"
+
+
+def _write_tokenizer_file(path: Path, lines: Iterable[str]) -> None:
+    """A text file of tokenizer output, headed by the tokenizer version so a later tokenizer ignores it."""
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(_TOKENIZER_HEADER + "\n")
+        fh.writelines(line + "\n" for line in lines)
+
+
+def _read_tokenizer_file(path: Path) -> list[str] | None:
+    """The lines of a :func:`_write_tokenizer_file` file; None when absent or written by another tokenizer."""
     try:
         with open(path, encoding="utf-8") as fh:
-            if fh.readline().strip() != f"#tokenizer {TOKENIZER_VERSION}":
-                return {}
-            rows = fh.read().split("\n")
+            if fh.readline().strip() != _TOKENIZER_HEADER:
+                return None
+            return fh.read().split("\n")
     except OSError:
-        return {}
-    return dict(row.split("\t", 1) for row in rows if "\t" in row)
+        return None
+
+
+def _load_stems(path: Path) -> dict[str, str]:
+    """An index's stem table; empty when absent (older generations) or written by another tokenizer."""
+    return dict(row.split("\t", 1) for row in _read_tokenizer_file(path) or [] if "\t" in row)
 
 
 @dataclass
@@ -429,15 +439,8 @@ class GenerationStore:
         tokens = gen.bm25.doc_tokens  # still in memory when this process built the generation
         if tokens is not None and len(tokens) == len(gen.chunks):
             return {c.chunk_id: tokens[i] for i, c in enumerate(gen.chunks)}
-        path = self.gens / gen.name / "bm25" / "tokens.txt"
-        try:
-            with open(path, encoding="utf-8") as fh:
-                if fh.readline().strip() != f"#tokenizer {TOKENIZER_VERSION}":
-                    return {}
-                lines = fh.read().split("\n")
-        except (FileNotFoundError, OSError):
-            return {}
-        if len(lines) < len(gen.chunks):
+        lines = _read_tokenizer_file(self.gens / gen.name / "bm25" / "tokens.txt")
+        if lines is None or len(lines) < len(gen.chunks):
             return {}
         return {c.chunk_id: lines[i].split() for i, c in enumerate(gen.chunks)}
 
