@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from assistant.chunking import Chunker
 from assistant.documents import LOADER_VERSION, LoadError, iter_source_files, load_file
 from assistant.embeddings import CachedEmbeddings
@@ -142,8 +144,9 @@ class Indexer:
         in_store = self.vectors.existing(sorted(new_ids - old_ids)) | (old_ids & new_ids)
         missing = [c for c in new_chunks if c.chunk_id not in in_store]
         settings = settings if settings is not None else self.chunk_settings()
+        # A generation written before generations kept their vectors is re-published once to gain them.
         changed = (new_ids != old_ids or not old.name or old.manifest.get("files") != new_files
-                   or old.manifest.get("settings") != settings)
+                   or old.manifest.get("settings") != settings or (old.vectors is None and bool(new_ids)))
         manifest = {"files": new_files, "settings": settings,
                     "embedding_model": self.embedder.model_name, "dim": self.embedder.dim}
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kk-generation") as pool:
@@ -151,11 +154,14 @@ class Indexer:
             # while the new chunks embed (at 100k chunks that is ~10 s the ingest no longer adds to embedding).
             building = pool.submit(self._prepare, old, new_chunks, manifest) if changed else None
             try:
+                fresh: dict[str, np.ndarray] = {}
                 if missing:
-                    report.embedded = self._embed_and_upsert(missing, progress)
+                    report.embedded, fresh = self._embed_and_upsert(missing, progress)
                 if progress and building is not None:
                     progress("bm25", 0, 1)
                 prepared = building.result() if building is not None else None
+                if prepared is not None:
+                    self.generations.add_vectors(prepared, self._vector_rows(old, new_chunks, fresh))
             except BaseException:
                 if building is not None and building.exception() is None:  # waits for the build to end
                     self.generations.discard(building.result())  # embedding failed: the folder is never committed
@@ -179,8 +185,9 @@ class Indexer:
         return report
 
 
-    def _embed_and_upsert(self, missing: list[Chunk], progress: ProgressFn | None) -> int:
-        """Embed (cache first) and upsert the chunks Chroma lacks; returns how many were really embedded."""
+    def _embed_and_upsert(self, missing: list[Chunk], progress: ProgressFn | None) -> tuple[int, dict[str, np.ndarray]]:
+        """Embed (cache first) and upsert the chunks Chroma lacks; returns how many were really embedded and the
+        vectors by chunk id."""
         done = [0]
 
         def step(n: int) -> None:
@@ -191,7 +198,31 @@ class Indexer:
         before = self.embedder.misses
         vecs = self.embedder.embed_documents_np([c.embed_text for c in missing], progress=step)
         self.vectors.upsert(missing, vecs)
-        return self.embedder.misses - before
+        return self.embedder.misses - before, {c.chunk_id: v for c, v in zip(missing, vecs, strict=True)}
+
+    def _vector_rows(self, old: Generation, new_chunks: list[Chunk], fresh: dict[str, np.ndarray]) -> np.ndarray:
+        """The new generation's vector copy, row i for ``new_chunks[i]``: just embedded, else the old
+        generation's row, else (an old generation without a copy, or vectors a killed ingest upserted) Chroma's."""
+        rows = np.empty((len(new_chunks), self.embedder.dim), dtype=np.float32)
+        from_old, old_rows, need = [], [], []
+        for r, c in enumerate(new_chunks):
+            if c.chunk_id in fresh:
+                rows[r] = fresh[c.chunk_id]
+            elif old.vectors is not None and c.chunk_id in old.ids:
+                from_old.append(r)
+                old_rows.append(old.ids[c.chunk_id])
+            else:
+                need.append(r)
+        if from_old:
+            rows[from_old] = old.vectors[np.asarray(old_rows, dtype=np.int64)]
+        if need:
+            stored = self.vectors.vectors_of([new_chunks[r].chunk_id for r in need])
+            lost = [new_chunks[r].chunk_id for r in need if new_chunks[r].chunk_id not in stored]
+            if lost:
+                raise RuntimeError(f"{len(lost)} chunks have no vector in the store (e.g. {lost[0]})")
+            for r in need:
+                rows[r] = stored[new_chunks[r].chunk_id]
+        return rows
 
     def _prepare(self, old: Generation, new_chunks: list[Chunk], manifest: dict[str, Any]) -> PreparedGeneration:
         """BM25 over the new chunk set (tokens and stems of unchanged chunks reused) and the generation folder,

@@ -289,12 +289,14 @@ class Retriever:
         return out
 
     def _cosines(self, gen: Generation, idx: list[int], qvec: np.ndarray) -> dict[int, float]:
-        ids = [gen.chunks[i].chunk_id for i in idx]
-        res = self.vectors._call(lambda c: c.get(ids=ids, include=["embeddings"]))
-        out = {}
-        for cid, vec in zip(res["ids"], res["embeddings"], strict=True):
-            out[gen.ids[cid]] = float(np.dot(np.asarray(vec, dtype=np.float32), qvec))
-        return out
+        """Cosines of known chunks: from the generation's own vector copy, or (a generation written before it
+        kept one) from Chroma."""
+        if gen.vectors is not None:
+            rows = np.asarray(idx, dtype=np.int64)
+            sims = gen.vectors[rows] @ np.asarray(qvec, dtype=np.float32)
+            return dict(zip(idx, sims.astype(np.float64).tolist(), strict=True))
+        found = self.vectors.vectors_of([gen.chunks[i].chunk_id for i in idx])
+        return {gen.ids[cid]: float(np.dot(vec, qvec)) for cid, vec in found.items()}
 
 
 def _where(filters: Filters | None) -> dict | None:

@@ -155,6 +155,15 @@ class VectorStore:
             self._call(lambda c, p=part, v=vecs: c.upsert(
                 ids=[ch.chunk_id for ch in p], embeddings=v, metadatas=[ch.metadata() for ch in p]))
 
+    def vectors_of(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by id (ids Chroma lacks are absent from the result)."""
+        out: dict[str, np.ndarray] = {}
+        for s in range(0, len(ids), 5000):
+            part = ids[s : s + 5000]
+            res = self._call(lambda c, p=part: c.get(ids=p, include=["embeddings"]))
+            out.update(zip(res["ids"], np.asarray(res["embeddings"], dtype=np.float32), strict=True))
+        return out
+
     def delete(self, ids: list[str]) -> None:
         for s in range(0, len(ids), 5000):
             part = ids[s : s + 5000]
@@ -340,15 +349,35 @@ def _load_stems(path: Path) -> dict[str, str]:
     return dict(row.split("\t", 1) for row in _read_tokenizer_file(path) or [] if "\t" in row)
 
 
+VECTORS_FILE = "vectors.npy"
+
+
+def _load_vectors(folder: Path, n: int) -> np.ndarray | None:
+    """The generation's vectors, memory-mapped (pages are read on first touch, shared with other readers), or
+    None when the folder has none (written before they were kept) or they do not line up with its chunks."""
+    try:
+        vecs = np.load(folder / VECTORS_FILE, mmap_mode="r")
+    except (FileNotFoundError, ValueError):
+        return None
+    return vecs if vecs.ndim == 2 and vecs.shape[0] == n and vecs.dtype == np.float32 else None
+
+
 @dataclass
 class Generation:
-    """One complete, immutable index state as readers see it."""
+    """One complete, immutable index state as readers see it.
+
+    ``vectors`` (row i = the stored vector of ``chunks[i]``, the same floats Chroma holds) lets retrieval score
+    a handful of known chunks — BM25-only candidates, a one-document filter — with a dot product instead of a
+    Chroma ``get``: 25 ids cost 1.5 ms embedded and 4.9 ms from a ``chroma run`` server. Chroma stays the
+    nearest-neighbour index; this is a read-only copy aligned with the chunk list.
+    """
 
     name: str
     chunks: list[Chunk]
     bm25: BM25Index
     manifest: dict[str, Any]
     ids: dict[str, int] = field(default_factory=dict)
+    vectors: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.ids = {c.chunk_id: i for i, c in enumerate(self.chunks)}
@@ -385,6 +414,7 @@ class PreparedGeneration:
     chunks: list[Chunk]
     manifest: dict[str, Any]
     bm25: BM25Index
+    has_vectors: bool = False
 
 
 class GenerationStore:
@@ -428,7 +458,7 @@ class GenerationStore:
                     chunks = [Chunk.from_dict(json.loads(line)) for line in fh]
                 manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
                 bm25 = BM25Index.load(folder / "bm25")
-                self._last = Generation(name, chunks, bm25, manifest)
+                self._last = Generation(name, chunks, bm25, manifest, vectors=_load_vectors(folder, len(chunks)))
                 return self._last
             except FileNotFoundError:
                 time.sleep(0.05)
@@ -444,9 +474,14 @@ class GenerationStore:
             return {}
         return {c.chunk_id: lines[i].split() for i, c in enumerate(gen.chunks)}
 
-    def publish(self, chunks: list[Chunk], manifest: dict[str, Any], bm25: BM25Index) -> str:
-        """Write a complete generation, then switch ``CURRENT`` to it atomically (:meth:`prepare` + :meth:`commit`)."""
-        return self.commit(self.prepare(chunks, manifest, bm25))
+    def publish(self, chunks: list[Chunk], manifest: dict[str, Any], bm25: BM25Index,
+                vectors: np.ndarray | None = None) -> str:
+        """Write a complete generation, then switch ``CURRENT`` to it atomically (:meth:`prepare`,
+        :meth:`add_vectors` when given, :meth:`commit`)."""
+        prepared = self.prepare(chunks, manifest, bm25)
+        if vectors is not None:
+            self.add_vectors(prepared, vectors)
+        return self.commit(prepared)
 
     def prepare(self, chunks: list[Chunk], manifest: dict[str, Any], bm25: BM25Index) -> PreparedGeneration:
         """Write and fsync a complete generation folder under a ``.tmp`` name; nothing points to it yet.
@@ -475,6 +510,25 @@ class GenerationStore:
             raise _write_error(self.gens, exc) from exc
         return PreparedGeneration(name, tmp, chunks, manifest, bm25)
 
+    def add_vectors(self, prepared: PreparedGeneration, vectors: np.ndarray) -> None:
+        """Write the chunks' vectors (row i for ``prepared.chunks[i]``) into the prepared folder, fsynced.
+
+        A separate step because an ingest prepares the folder while its new chunks are still being embedded.
+        """
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[0] != len(prepared.chunks):
+            raise ValueError(f"{vectors.shape} vectors for {len(prepared.chunks)} chunks")
+        path = prepared.folder / VECTORS_FILE
+        try:
+            with open(path, "wb") as fh:
+                np.save(fh, vectors)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            self.discard(prepared)
+            raise _write_error(self.gens, exc) from exc
+        prepared.has_vectors = True
+
     def commit(self, prepared: PreparedGeneration) -> str:
         """Give a prepared folder its final name and switch ``CURRENT`` to it atomically."""
         name = prepared.name
@@ -492,7 +546,8 @@ class GenerationStore:
             raise _write_error(self.gens, exc) from exc
         os.replace(ptr_tmp, self.pointer)
         _fsync_dir(self.root)
-        self._last = Generation(name, prepared.chunks, prepared.bm25, prepared.manifest)
+        vectors = _load_vectors(self.gens / name, len(prepared.chunks)) if prepared.has_vectors else None
+        self._last = Generation(name, prepared.chunks, prepared.bm25, prepared.manifest, vectors=vectors)
         self.prune(keep_also=name)
         return name
 

@@ -106,7 +106,7 @@ def publish_precomputed(a: Assistant, corpus: BenchCorpus, files_dir: Path) -> d
         t = time.perf_counter()
         manifest = {"files": files, "settings": a.indexer.chunk_settings(),
                     "embedding_model": a.embedder.model_name, "dim": a.embedder.dim}
-        a.generations.publish(corpus.chunks, manifest, bm25)
+        a.generations.publish(corpus.chunks, manifest, bm25, vectors=corpus.vectors)
         stale = a.vectors.all_ids() - set(ids)
         if stale:
             a.vectors.delete(sorted(stale))
