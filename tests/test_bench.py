@@ -56,6 +56,29 @@ def test_variant_corpus_recipe():
 
 
 @pytest.mark.skipif(not BENCH.exists(), reason="shared TyDi benchmark not available")
+def test_ingest_sample_is_topped_up_with_new_passage_files(tmp_path):
+    from assistant.chunking import Chunker
+    from assistant.config import Settings
+    from assistant.documents import load_file
+    from evals.bench.ingest import sample_files
+
+    settings = Settings(index_dir=tmp_path / "index")
+    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+
+    def count(files: list[Path]) -> int:
+        return sum(len(chunker.split(load_file(p, max_bytes=settings.max_file_bytes))) for p in files)
+
+    corpus = sample_files(REPO / "corpus", None, settings)
+    assert not any(p.name.startswith("sampel-ingest") for p in corpus)
+    want = count(corpus) + 150
+    files = sample_files(REPO / "corpus", want, settings, tmp_path / "extra")
+    extra = [p for p in files if p.parent == tmp_path / "extra"]
+    assert files[: len(corpus)] == corpus and extra and len(files) == len(corpus) + len(extra)
+    assert want <= count(files) < want + 10  # stops at the first passage file that reaches the size
+    assert len({p.name for p in files}) == len(files)  # copied side by side into one sample folder
+
+
+@pytest.mark.skipif(not BENCH.exists(), reason="shared TyDi benchmark not available")
 def test_quick_bench_writes_table(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

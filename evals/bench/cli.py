@@ -23,11 +23,13 @@ def bench(
         None, help="Cache embedding yang memuat vektor passage TyDi/FacQA (bawaan: index/embedding-cache.sqlite)."),
     requests: int = typer.Option(200, min=2, max=2000, help="Permintaan HTTP per pengaturan (1 dan N klien)."),
     clients: int = typer.Option(10, min=2, max=64, help="Jumlah klien bersamaan."),
+    ingest_sample: Optional[int] = typer.Option(
+        None, min=1, help="Chunk dalam sampel ingest (bawaan: korpus proyek; lebih besar: ditambah passage TyDi)."),
 ) -> None:
     """Build (or reuse) the bench indexes, measure, print the tables and write results.json + report.md."""
     from evals.bench.runner import BenchConfig
 
-    cfg = BenchConfig(quick=quick, requests=requests, clients=clients)
+    cfg = BenchConfig(quick=quick, requests=requests, clients=clients, ingest_sample=ingest_sample)
     cfg.sizes = [s.strip() for s in sizes.split(",") if s.strip()]
     cfg.stores = [s.strip() for s in store.split(",") if s.strip()]
     bad = [s for s in cfg.stores if s not in ("embedded", "http")]

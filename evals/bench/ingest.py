@@ -1,6 +1,7 @@
 """Ingest figures: throughput of a real ingest against the bare encoder, and the no-op re-ingest.
 
-Throughput: the project corpus files (a few hundred real chunks) are ingested with ``Assistant.ingest`` — files,
+Throughput: the project corpus files (a few hundred real chunks; ``--ingest-sample N`` tops them up with TyDi
+passages written as files to N chunks) are ingested with ``Assistant.ingest`` — files,
 chunker, embedder, Chroma, BM25 over the *whole* index, generation publish — with an embedding cache that starts
 empty (a fresh file), so every chunk is really embedded. For the project-corpus size the target is an empty
 scratch index; for the larger sizes it is the size's own index (adding documents to a big index), and the sample
@@ -23,22 +24,45 @@ if TYPE_CHECKING:
     from assistant.embeddings import Embedder
 
 
-def sample_files(corpus_dir: Path, limit_chunks: int | None, settings: Settings) -> list[Path]:
-    """Corpus files in order until about ``limit_chunks`` chunks (all files when None)."""
+def sample_files(corpus_dir: Path, limit_chunks: int | None, settings: Settings,
+                 extra_dir: Path | None = None) -> list[Path]:
+    """Corpus files in order until about ``limit_chunks`` chunks (all files when None).
+
+    When the corpus holds fewer chunks than asked (it has a few hundred), TyDi QA-id passages are written as
+    ``.txt`` files into ``extra_dir`` until the sample reaches the size: real Indonesian text of the same
+    length class, under new names, so every one is a new chunk for the fresh cache and the store.
+    """
     from assistant.chunking import Chunker
     from assistant.documents import LoadError, iter_source_files, load_file
 
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+
+    def chunks_in(p: Path) -> int:
+        return len(chunker.split(load_file(p, max_bytes=settings.max_file_bytes)))
+
     out: list[Path] = []
     n = 0
     for p in iter_source_files([corpus_dir]):
         if limit_chunks is not None and n >= limit_chunks:
-            break
+            return out
         try:
-            n += len(chunker.split(load_file(p, max_bytes=settings.max_file_bytes)))
+            n += chunks_in(p)
         except LoadError:
             continue
         out.append(p)
+    if limit_chunks is None or n >= limit_chunks or extra_dir is None:
+        return out
+    from evals.bench.corpora import TYDI, read_jsonl
+
+    shutil.rmtree(extra_dir, ignore_errors=True)
+    extra_dir.mkdir(parents=True)
+    for i, passage in enumerate(read_jsonl(TYDI / "passages.jsonl")):
+        if n >= limit_chunks:
+            break
+        path = extra_dir / f"sampel-ingest-{i:05d}.txt"
+        path.write_text(f"{passage['title']}\n\n{passage['text']}\n", encoding="utf-8")
+        n += chunks_in(path)
+        out.append(path)
     return out
 
 

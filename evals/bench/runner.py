@@ -37,6 +37,7 @@ class BenchConfig:
     embedding_cache: Path = SHARED_CACHE
     requests: int = 200
     clients: int = 10
+    ingest_sample: int | None = None  # chunks in the ingest-throughput sample (None: the project corpus)
 
     @property
     def n_inprocess(self) -> int:
@@ -56,7 +57,7 @@ class BenchConfig:
 
     @property
     def ingest_chunks(self) -> int | None:
-        return 6 if self.quick else None
+        return 6 if self.quick else self.ingest_sample
 
     @property
     def quick_pool(self) -> int:
@@ -245,7 +246,7 @@ def _one_size(cfg: BenchConfig, size: str, base: Any, inner: Any, shared: Any, p
         log(f"  {r['chunks']} chunks, {r['disk']['total_mb']} MB; re-ingest of the unchanged folder")
         r["reingest"] = reingest(a, [files_root], runs=2 if cfg.quick else 3)
         log("  ingest throughput (fresh cache) vs bare encoder")
-        files = sample_files(cfg.corpus_dir, cfg.ingest_chunks, settings)
+        files = sample_files(cfg.corpus_dir, cfg.ingest_chunks, settings, cfg.out / "scratch" / "ingest-extra")
         r["ingest"] = ingest_throughput(settings, inner, files, cfg.out / "scratch" / size, into_existing=n is not None)
         if n is not None:
             log("  HNSW vs exact; metadata filter cost")
