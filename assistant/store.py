@@ -130,13 +130,13 @@ class VectorStore:
     def count(self) -> int:
         return self._call(lambda c: c.count())
 
-    def existing(self, ids: list[str]) -> set[str]:
-        out: set[str] = set()
+    def _get(self, ids: list[str], include: list[str]) -> Iterator[dict[str, Any]]:
+        """Chroma ``get`` of ``ids``, 5,000 ids per request (as ``delete`` batches them)."""
         for s in range(0, len(ids), 5000):
-            part = ids[s : s + 5000]
-            res = self._call(lambda c, p=part: c.get(ids=p, include=[]))
-            out.update(res["ids"])
-        return out
+            yield self._call(lambda c, p=ids[s : s + 5000]: c.get(ids=p, include=include))
+
+    def existing(self, ids: list[str]) -> set[str]:
+        return {i for res in self._get(ids, []) for i in res["ids"]}
 
     def all_ids(self) -> set[str]:
         out: set[str] = set()
@@ -158,9 +158,7 @@ class VectorStore:
     def vectors_of(self, ids: list[str]) -> dict[str, np.ndarray]:
         """Stored vectors by id (ids Chroma lacks are absent from the result)."""
         out: dict[str, np.ndarray] = {}
-        for s in range(0, len(ids), 5000):
-            part = ids[s : s + 5000]
-            res = self._call(lambda c, p=part: c.get(ids=p, include=["embeddings"]))
+        for res in self._get(ids, ["embeddings"]):
             out.update(zip(res["ids"], np.asarray(res["embeddings"], dtype=np.float32), strict=True))
         return out
 

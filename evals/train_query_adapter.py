@@ -83,12 +83,12 @@ class Anchor:
         from assistant.chunking import Chunker
         from assistant.documents import iter_source_files, load_file
 
-        chunks, heads = [], {}
+        chunker, chunks, heads = Chunker(), [], {}
         for path in iter_source_files([corpus]):
             if path.name == "README.md":
                 continue
             doc = load_file(path, max_bytes=10_000_000)
-            for c in Chunker().split(doc):
+            for c in chunker.split(doc):
                 chunks.append(c.embed_text)
                 head = c.section.split(" > ")[-1] if c.section else doc.title
                 heads.setdefault(head.strip(), None)
