@@ -60,10 +60,11 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
     top_k: int = 5
     candidates: int = 40
-    # Hybrid fusion: "learned" = linear model over dense gap, BM25, query-term coverage (weights per embedding
-    # model in assistant/fusion_weights.json, trained by evals/tune_fusion.py on benchmark *train* questions);
-    # a model without weights falls back to "weighted". See README "Retrieval".
-    fusion: Literal["learned", "weighted", "rrf"] = "learned"
+    # Hybrid fusion: "boosted" = LightGBM ranker over 13 candidate features (assistant/fusion_ranker.json);
+    # "learned" = linear model over dense gap, BM25, query-term coverage (assistant/fusion_weights.json). Both are
+    # per embedding model and trained by evals/tune_fusion.py on benchmark *train* questions; boosted falls back
+    # to learned, learned to "weighted", for a model without its file entry. See README "Retrieval".
+    fusion: Literal["boosted", "learned", "weighted", "rrf"] = "boosted"
     # "weighted"/"rrf": weight of the BM25 side (dense gets 1 - w); 0.15 was tuned on TyDi QA-id train.
     bm25_weight: float = 0.15
     dedup_threshold: float = 0.9

@@ -233,9 +233,9 @@ def retrieval(passages: Path = typer.Option(..., "--passages", help="passages.js
     with _progress(err) as prog:
         res = run_benchmark(passages, questions, run_out, settings=settings, split=split or None, depth=depth,
                             progress=_ingest_progress(prog))
+    weight = f" w={settings.bm25_weight}" if settings.fusion in ("weighted", "rrf") else ""
     t = Table(title=f"{passages.parent.name} {split or 'all'} — {mode}"
-                    + (f" {settings.fusion}" + (f" w={settings.bm25_weight}" if settings.fusion != "learned" else "")
-                       if mode == "hybrid" else "") + f" (n={res['n']})")
+                    + (f" {settings.fusion}{weight}" if mode == "hybrid" else "") + f" (n={res['n']})")
     for k in ("recall@1", "recall@5", "recall@20", "mrr@10", "hit@5", "ans_hit@5", "recall@100"):
         t.add_column(k, justify="right")
     t.add_row(*[f"{res[k]:.3f}" for k in ("recall@1", "recall@5", "recall@20", "mrr@10", "hit@5", "ans_hit@5",

@@ -7,6 +7,8 @@ import pytest
 
 from assistant.retrieval import (
     FEATURES,
+    RANKING_FEATURES,
+    BoostedFusion,
     Candidates,
     LearnedFusion,
     ReciprocalRankFusion,
@@ -14,6 +16,8 @@ from assistant.retrieval import (
     build_fusion,
     fusion_features,
     learned_weights,
+    ranking_features,
+    trained_ranker,
 )
 from assistant.store import BM25Index
 from assistant.text import tokenize
@@ -87,6 +91,78 @@ def test_build_fusion_uses_trained_weights_only_for_their_model():
     fallback = build_fusion("learned", 0.3, "all-MiniLM-L6-v2")
     assert isinstance(fallback, WeightedScoreFusion) and fallback.w == 0.3
     assert isinstance(build_fusion("rrf", 0.5), ReciprocalRankFusion)
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_ranking_features_mark_a_hub_passage_as_dense():
+    """A candidate close to every other candidate gets positive density and a lower CSLS-corrected gap."""
+    rng = np.random.default_rng(0)
+    centre = rng.normal(size=16)
+    spread = _unit(rng.normal(size=(12, 16)))
+    vectors = _unit(np.vstack([centre, spread + 0.2 * _unit(centre[None])]))
+    vectors[0] = _unit((spread.sum(axis=0) + 0.1 * centre)[None])[0]  # the hub: the others' centroid
+    n = len(vectors)
+    c = Candidates(ids=np.arange(n), dense=np.full(n, 0.8), bm25=np.zeros(n),
+                   presence=np.zeros((n, 0), dtype=bool), term_weights=np.zeros(0), vectors=vectors)
+    F = ranking_features(c)
+    assert F.shape == (n, len(RANKING_FEATURES))
+    col = {name: F[:, i] for i, name in enumerate(RANKING_FEATURES)}
+    assert col["density"][0] == col["density"].max() > 0
+    assert col["density_gap"][0] == col["density_gap"].min() < 0
+    assert col["density"].mean() == pytest.approx(0.0, abs=1e-9)
+    assert np.all(col["bm25_rank_log"] == np.log(100))  # no term matched: the "absent" rank
+    c.vectors = None  # a caller without vectors: density features are zero, the rest unchanged
+    F0 = ranking_features(c)
+    assert not F0[:, -2:].any() and np.array_equal(F0[:, :-2], F[:, :-2])
+
+
+def test_ranking_features_carry_per_question_context():
+    index = BM25Index.build(TEXTS)
+    c = _table(index, "Pekalongan kota kreatif bidang apa?", [0.86, 0.80, 0.78])
+    col = {name: ranking_features(c)[:, i] for i, name in enumerate(RANKING_FEATURES)}
+    assert np.allclose(col["dense_margin"], 0.06) and np.allclose(col["cosine"], [0.86, 0.80, 0.78])
+    assert np.allclose(col["dense_rank_log"], np.log([1, 2, 3]))
+    assert np.all(col["query_terms"] == c.presence.shape[1]) and col["query_terms"][0] >= 3
+    assert col["term_share"][1] == col["term_share"].max()
+
+
+def test_the_shipped_ranker_loads_for_its_model_and_keeps_a_far_better_cosine_first():
+    model = trained_ranker("multilingual-e5-small-q4")
+    assert model is not None
+    fusion = build_fusion("boosted", 0.15, "multilingual-e5-small-q4")
+    assert isinstance(fusion, BoostedFusion) and fusion.needs_vectors
+    index = BM25Index.build(TEXTS)
+    c = _table(index, "Pekalongan kota kreatif bidang apa?", [0.92, 0.78, 0.76])
+    scores = fusion.fuse(c)
+    assert int(np.argmax(scores)) == 0
+    assert scores.max() == 1.0 and scores.min() == 0.0
+    assert fusion.fuse(Candidates(ids=np.arange(0), dense=np.zeros(0), bm25=np.zeros(0),
+                                  presence=np.zeros((0, 0), dtype=bool), term_weights=np.zeros(0))).size == 0
+
+
+def test_boosted_falls_back_to_linear_then_weighted(tmp_path):
+    assert trained_ranker("all-MiniLM-L6-v2") is None
+    fallback = build_fusion("boosted", 0.3, "all-MiniLM-L6-v2")
+    assert isinstance(fallback, WeightedScoreFusion) and fallback.w == 0.3
+    stale = tmp_path / "ranker.json"  # a ranker trained on another feature list is not applied
+    stale.write_text('{"m": {"features": ["dense_gap"], "model": "tree"}}', encoding="utf-8")
+    assert trained_ranker("m", stale) is None
+    c = _table(BM25Index.build(TEXTS), "batik", [0.9, 0.8, 0.7])
+    with pytest.raises(ValueError, match="features"):  # a model of the wrong shape fails loudly, not silently
+        BoostedFusion(_one_feature_model()).fuse(c)
+
+
+def _one_feature_model() -> str:
+    """A real (tiny) LightGBM model over one feature: the wrong shape for ``ranking_features``."""
+    import lightgbm
+
+    X = np.arange(40, dtype=np.float64)[:, None]
+    booster = lightgbm.train({"objective": "regression", "verbose": -1, "min_data_in_leaf": 5},
+                             lightgbm.Dataset(X, label=X[:, 0]), num_boost_round=2)
+    return booster.model_to_string()
 
 
 def test_vectorised_bm25_equals_bm25s_on_the_corpus():
