@@ -5,8 +5,9 @@ union of the dense and the BM25 top lists) its cosine similarity, its BM25 score
 terms it contains, so no candidate is judged on one signal only (BM25 for dense hits comes from the in-memory
 index, cosine for BM25-only hits from their stored vectors).
 
-The default, :class:`BoostedFusion`, is a LightGBM LambdaMART ranker over :func:`ranking_features` of that
-table; :class:`LearnedFusion` is the linear model over four of them it replaced. Both are trained on the
+The default, :class:`LearnedFusion`, is a linear model over four features of that table; the opt-in
+:class:`BoostedFusion` is a LightGBM LambdaMART ranker over :func:`ranking_features` (better on TyDi QA-id, worse
+on this corpus's gold set). Both are trained on the
 *train* questions of two Indonesian benchmarks (``evals/tune_fusion.py``) for one embedding model; a model
 without a trained ranker falls back to the linear weights, and one without either to
 :class:`WeightedScoreFusion`, the min-max combination. Plain
