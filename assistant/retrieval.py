@@ -241,28 +241,28 @@ class BoostedFusion(Fusion):
         return _minmax(np.asarray(self._load().predict(ranking_features(cands), num_threads=1), dtype=np.float64))
 
 
-@lru_cache(maxsize=8)
-def trained_ranker(model_name: str, path: Path = FUSION_RANKER) -> str | None:
-    """The LightGBM model text for ``model_name`` from ``fusion_ranker.json``, or None when it has none."""
+def _trained_entry(path: Path, model_name: str, features: tuple[str, ...]) -> dict | None:
+    """``model_name``'s entry in a trained-fusion file, or None when it has none or it was trained on another
+    feature list (then it is not applicable)."""
     try:
         entry = json.loads(path.read_text(encoding="utf-8")).get(model_name)
     except (FileNotFoundError, json.JSONDecodeError):
         return None
-    if not entry or tuple(entry.get("features", ())) != RANKING_FEATURES:
-        return None  # trained on another feature set: not applicable
-    return entry["model"]
+    return entry if entry and tuple(entry.get("features", ())) == features else None
+
+
+@lru_cache(maxsize=8)
+def trained_ranker(model_name: str, path: Path = FUSION_RANKER) -> str | None:
+    """The LightGBM model text for ``model_name`` from ``fusion_ranker.json``, or None when it has none."""
+    entry = _trained_entry(path, model_name, RANKING_FEATURES)
+    return entry["model"] if entry else None
 
 
 @lru_cache(maxsize=8)
 def learned_weights(model_name: str, path: Path = FUSION_WEIGHTS) -> np.ndarray | None:
     """Trained weights for ``model_name`` from ``fusion_weights.json``, or None when it has none."""
-    try:
-        entry = json.loads(path.read_text(encoding="utf-8")).get(model_name)
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-    if not entry or tuple(entry.get("features", ())) != FEATURES:
-        return None  # trained on another feature set: not applicable
-    return np.asarray(entry["weights"], dtype=np.float64)
+    entry = _trained_entry(path, model_name, FEATURES)
+    return np.asarray(entry["weights"], dtype=np.float64) if entry else None
 
 
 class Retriever:
