@@ -130,6 +130,30 @@ def key_fact_scores(facts: Sequence[str | Sequence[str]], text: str) -> dict[str
             "missing": missing}
 
 
+_MARKER = re.compile(r"\[\d+\]")
+
+
+def lead_sentence(answer: str) -> str:
+    """The answer's first sentence as a reader sees it: up to its first citation marker, else its first sentence.
+
+    Why measure it: a focal point reads, or copies, the first line; an answer whose key fact sits in its third
+    sentence is complete but badly ordered, which ``key_fact_coverage`` over the whole text cannot see.
+    """
+    m = _MARKER.search(answer)
+    if m:
+        return answer[: m.end()]
+    spans = split_sentences(answer)
+    return answer[spans[0][0]: spans[0][1]] if spans else answer
+
+
+def key_fact_lead(facts: Sequence[str | Sequence[str]], answer: str) -> float | None:
+    """1.0 when at least one key fact is in the answer's :func:`lead_sentence` (None without key facts)."""
+    if not facts:
+        return None
+    lead = lead_sentence(answer)
+    return float(any(fact_present(f, lead) for f in facts))
+
+
 # --------------------------------------------------------------------------- overlap with a reference
 def _tokens(text: str) -> list[str]:
     return words(text)

@@ -43,8 +43,8 @@ MODES = ("hybrid", "dense", "bm25")
 RETRIEVAL_DEPTH = 10
 # Metrics reported in the summary table, in order (also the report's headline rows).
 HEADLINE = ["recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10", "key_fact_coverage",
-            "key_fact_all", "token_f1", "rouge_l", "citation_precision", "citation_recall", "abstain_accuracy",
-            "correct_abstain_rate", "false_abstain_rate", "latency_ms_p50", "latency_ms_p95"]
+            "key_fact_all", "key_fact_lead", "token_f1", "rouge_l", "citation_precision", "citation_recall",
+            "abstain_accuracy", "correct_abstain_rate", "false_abstain_rate", "latency_ms_p50", "latency_ms_p95"]
 # Metrics where lower is better (deltas are coloured the other way in reports).
 LOWER_IS_BETTER = {"false_abstain_rate", "latency_ms_p50", "latency_ms_p95", "retrieve_ms_p50", "retrieve_ms_p95",
                    "answer_ms_p50", "answer_ms_p95"}
@@ -222,6 +222,7 @@ def score_answer(ctx: _Context, ans: Answer, hits: list[ScoredChunk], *, key_fac
         ctx.prefix_mismatch += 1
     kf = M.key_fact_scores(key_facts, ans.answer) if answerable is not False else M.key_fact_scores([], "")
     m["key_fact_coverage"], m["key_fact_all"], m["key_fact_any"] = kf["coverage"], kf["all"], kf["any"]
+    m["key_fact_lead"] = M.key_fact_lead(key_facts, ans.answer) if answerable is not False else None
     if answerable and reference:
         m["token_f1"] = M.token_f1(ans.answer, reference)
         m["rouge_l"] = M.rouge_l(ans.answer, reference)

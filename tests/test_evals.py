@@ -69,6 +69,16 @@ def test_key_facts_alternatives_accents_and_case():
     assert M.key_fact_scores([], text)["coverage"] is None
 
 
+def test_key_fact_lead_looks_at_the_first_cited_sentence_only():
+    answer = "UCCN adalah jejaring kota UNESCO. [1] UCCN dibentuk pada 2004. [2]"
+    assert M.lead_sentence(answer) == "UCCN adalah jejaring kota UNESCO. [1]"
+    assert M.key_fact_lead(["2004"], answer) == 0.0  # present in the answer, but not where a reader looks first
+    assert M.key_fact_lead(["2004"], "UCCN dibentuk pada 2004. [1] UCCN adalah jejaring kota. [2]") == 1.0
+    assert M.key_fact_lead([["jejaring", "network"], "2004"], answer) == 1.0  # any one fact leads
+    assert M.lead_sentence("Tanpa sitasi. Kalimat kedua.") == "Tanpa sitasi."
+    assert M.key_fact_lead([], answer) is None
+
+
 def test_token_f1_hand_computed():
     # pred: a b c d, ref: a b e -> overlap 2, P = 2/4, R = 2/3, F1 = 4/7
     assert M.token_f1("a b c d", "A b e") == pytest.approx(4 / 7)

@@ -17,7 +17,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 THRESHOLDS = REPO / "evals" / "thresholds.json"
 GOLD = REPO / "evals" / "datasets" / "gold.jsonl"
-GATED = ("key_fact_coverage", "citation_precision", "abstain_accuracy", "recall@5")
+GATED = ("key_fact_coverage", "key_fact_lead", "citation_precision", "abstain_accuracy", "recall@5")
 
 
 @pytest.fixture(scope="module")

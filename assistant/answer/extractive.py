@@ -262,12 +262,36 @@ class ExtractiveAnswerer(Answerer):
             said += [c for c in unknowns if c.score >= 0.9 * best.score and c.cover >= best.cover]
         return max(said, key=lambda c: c.score) if said else None
 
+    @staticmethod
+    def _reading_order(chosen: list[_Candidate], qtype: str = "general",
+                       given: frozenset[str] = frozenset()) -> list[_Candidate]:
+        """The answer first, the other sentences after it in retrieval and document order.
+
+        Document order throughout opened many answers with context from the top chunk and gave the answer
+        second; a reader, and a focal point copying the first line, wants the answer first (gold set: a key fact
+        in the first sentence 0.603 → 0.664 of answered questions). The answer is the best-scoring sentence
+        (``chosen[0]``), except that a *kapan* question is led by the best chosen sentence holding a date when
+        the best one holds none ("Kapan UCCN dibentuk?" → "… dibentuk UNESCO pada 2004", not the definition).
+        Only dates: numbers and capitalised names occur in almost every sentence, and a "berapa" rule put
+        "Asta Cita poin 3" ahead of the count asked for. A list stays in its own order: its items read as one
+        passage, whichever item scored best.
+        """
+        if not chosen:
+            return chosen
+        in_order = sorted(chosen, key=lambda c: (c.hit_rank, c.position))
+        best = chosen[0]
+        if best.lead and any(c is not best and c.hit is best.hit and c.lead == best.lead for c in chosen):
+            return in_order
+        if qtype == "date" and not _has_type(best.text, qtype, given):
+            best = next((c for c in chosen if _has_type(c.text, qtype, given)), best)
+        return [best, *(c for c in in_order if c is not best)]
+
     def _render(self, chosen: list[_Candidate], pair: tuple[_Candidate, _Candidate] | None, qtype: str,
                 evidence: float, given: frozenset[str] = frozenset()) -> Draft:
         """Cited answer text from the chosen sentences; chunks are numbered in order of first use."""
         # Abstain-with-citation only when every chosen sentence says the documents do not know.
         unknown = all(c.unknown for c in chosen)
-        chosen = sorted(chosen, key=lambda c: (c.hit_rank, c.position))
+        chosen = self._reading_order(chosen, qtype, given)
         numbers: dict[str, int] = {}
         citations: list[Citation] = []
         quotes: dict[str, list[str]] = {}
