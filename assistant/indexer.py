@@ -22,6 +22,7 @@ from assistant.documents import LOADER_VERSION, LoadError, iter_source_files, lo
 from assistant.embeddings import CachedEmbeddings
 from assistant.models import Chunk, IngestReport, SkippedFile
 from assistant.store import BM25Index, Generation, GenerationStore, PreparedGeneration, VectorStore
+from assistant.text import TOKENIZER_VERSION
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -39,7 +40,10 @@ class Indexer:
 
     def chunk_settings(self) -> dict[str, Any]:
         sp = self.chunker.splitter
-        return {"chunk_size": sp._chunk_size, "chunk_overlap": sp._chunk_overlap, "loader": LOADER_VERSION}
+        # The tokenizer too: its output (BM25 tokens, the stem table) is versioned, and a reader of a generation
+        # built by another version would fall back to a stale vocabulary with an empty stem table.
+        return {"chunk_size": sp._chunk_size, "chunk_overlap": sp._chunk_overlap, "loader": LOADER_VERSION,
+                "tokenizer": TOKENIZER_VERSION}
 
     def ingest(self, roots: Iterable[Path], progress: ProgressFn | None = None, *,
                remove_missing: bool = True) -> IngestReport:

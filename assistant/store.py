@@ -242,7 +242,7 @@ class BM25Index:
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - one index object per generation; bounded
     def _corrected(self, query: str) -> tuple[str, ...]:
-        return tuple(correct_terms(tokenize(query), self.df or self._vocab))
+        return tuple(correct_terms(tokenize(query), self.df or self._vocab, surface=self.stems))
 
     def idf(self, term: str) -> float:
         """Rarity of a term in the indexed chunks; a term the corpus never uses gets the highest value.

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Mapping
 from functools import lru_cache
 
 # Bump when tokenisation changes: cached BM25 tokens of earlier builds are then ignored.
-TOKENIZER_VERSION = 3
+TOKENIZER_VERSION = 4
 _WORD = re.compile(r"[0-9a-z]+")
 _REG_ID = re.compile(r"\b\d{1,4}\s*/\s*\d{4}\b")
 # What a question sets aside: "selain Malang", "selain Ambon, Solo dan Bandung" (group 1: the names).
@@ -99,6 +100,16 @@ _SLANG = {
     "timeline": "jadwal", "jogja": "yogyakarta", "jogjakarta": "yogyakarta", "solo": "surakarta",
     "ekraf": "ekonomi kreatif", "perpres": "peraturan presiden", "permen": "peraturan menteri",
     "kemlu": "kementerian luar negeri", "ngapain": "apa", "gimana": "bagaimana", "nggak": "tidak",
+    "ccc": "creative cities connect",
+    # Province abbreviations as officials write them ("Kaltim termasuk provinsi prioritas?"): without them the
+    # name is a word the documents never use, and the answerer would say they do not mention it.
+    "jabar": "jawa barat", "jateng": "jawa tengah", "jatim": "jawa timur", "diy": "daerah istimewa yogyakarta",
+    "sumut": "sumatera utara", "sumbar": "sumatera barat", "sumsel": "sumatera selatan", "kepri": "kepulauan riau",
+    "babel": "bangka belitung", "kalbar": "kalimantan barat", "kalteng": "kalimantan tengah",
+    "kalsel": "kalimantan selatan", "kaltim": "kalimantan timur", "kaltara": "kalimantan utara",
+    "sulut": "sulawesi utara", "sulteng": "sulawesi tengah", "sulsel": "sulawesi selatan",
+    "sultra": "sulawesi tenggara", "sulbar": "sulawesi barat", "ntb": "nusa tenggara barat",
+    "ntt": "nusa tenggara timur",
 }
 
 
@@ -142,8 +153,12 @@ def tokenize(text: str, *, stemming: bool = True, stopwords: bool = True,
     return out
 
 
-def correct_terms(terms: list[str], vocab, cutoff: float = 0.84) -> list[str]:
+def correct_terms(terms: list[str], vocab, cutoff: float = 0.84, surface: Mapping[str, str] | None = None) -> list[str]:
     """Map terms the index does not know to the closest indexed term (typos such as "pendaftran").
+
+    ``surface`` (indexed word → its stem, the index's stem table) is tried when no stem is close: Sastrawi cuts
+    names hard ("Pekalongan" → "kalong"), so the misspelt "Pekalongn", which it leaves whole, is nowhere near
+    any stem but next to the indexed word "pekalongan", whose stem it then takes.
 
     Terms without a close match are kept: a word the documents never use is itself a signal (the answerer
     weighs it when deciding to abstain).
@@ -153,7 +168,11 @@ def correct_terms(terms: list[str], vocab, cutoff: float = 0.84) -> list[str]:
         if t in vocab or len(t) < 5 or t.isdigit():
             out.append(t)
             continue
-        out.append(_closest(t, vocab, cutoff) or t)
+        match = _closest(t, vocab, cutoff)
+        if match is None and surface:
+            word = _closest(t, surface, cutoff)
+            match = surface[word] if word is not None and surface[word] in vocab else None
+        out.append(match or t)
     return out
 
 
@@ -163,6 +182,23 @@ def _closest(term: str, vocab, cutoff: float) -> str | None:
     cands = [v for v in vocab if abs(len(v) - len(term)) <= 2 and v[:1] == term[:1]]
     match = difflib.get_close_matches(term, cands, n=1, cutoff=cutoff)
     return match[0] if match else None
+
+
+@lru_cache(maxsize=1)
+def _root_words() -> frozenset[str]:
+    import importlib.resources
+
+    path = importlib.resources.files("Sastrawi") / "Stemmer" / "data" / "kata-dasar.txt"
+    return frozenset(path.read_text(encoding="utf-8").split())
+
+
+def is_root_word(word: str) -> bool:
+    """Whether ``word`` is in Sastrawi's dictionary of Indonesian root words (~30,000, KBBI-based).
+
+    The answerer uses it to tell a capitalised first word that is an ordinary word ("Alur …", "Porsi …") from a
+    name ("Surabaya …"); names that are also words ("Medan", "Bandung") are only told apart mid-sentence.
+    """
+    return fold(word) in _root_words()
 
 
 def content_terms(text: str) -> set[str]:

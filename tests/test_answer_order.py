@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.answer import ExtractiveAnswerer
+from assistant.answer import ABSTAIN_TEXT, ExtractiveAnswerer
+from assistant.answer.extractive import unknown_names
 from assistant.models import Chunk, ScoredChunk
 
 
@@ -38,3 +39,53 @@ def test_a_list_keeps_its_own_order_whichever_item_scored_best() -> None:
                                                                                          text, 1.0)])
     body = draft.text
     assert body.index("wali kota") < body.index("Komisi Nasional") < body.index("rencana aksi empat")
+
+
+# --------------------------------------------------------------------------- names the documents never use
+def _idf(known: set[str]):
+    """An index's idf: never-seen terms get the highest value, as ``BM25Index.idf`` does."""
+    return lambda t: 1.0 if t in known else 6.0
+
+
+SURAKARTA = [_hit(0, "anggota", "Kota Surakarta bidang apa?",
+                  "Kota Surakarta adalah Kota Kreatif UNESCO bidang Kerajinan dan Seni Rakyat sejak 2023.", 1.0)]
+KNOWN = {"kota", "surakarta", "kreatif", "unesco", "bidang", "rajin", "seni", "rakyat", "2023", "daftar", "uccn",
+         "alur", "program"}
+
+
+def test_a_question_about_a_name_the_documents_never_use_abstains_and_says_so() -> None:
+    q = "Surabaya kota kreatif UNESCO bidang apa?"
+    terms = {"surabaya", "kota", "kreatif", "unesco", "bidang"}
+    assert unknown_names(q, terms, _idf(KNOWN)) == ["Surabaya"]
+    draft = ExtractiveAnswerer().answer(q, SURAKARTA, _idf(KNOWN), terms)
+    assert draft.abstained and draft.text.startswith(ABSTAIN_TEXT) and "Surabaya" in draft.text
+    assert "unknown_name" in draft.flags and not draft.citations
+    # without the name check the same evidence answers with Surakarta's field: the failure this prevents
+    plain = ExtractiveAnswerer().answer("Kota kreatif UNESCO bidang apa?", SURAKARTA, _idf(KNOWN),
+                                        terms - {"surabaya"})
+    assert not plain.abstained and "Surakarta" in plain.text
+
+
+def test_a_procedure_for_an_unnamed_city_is_answered_with_the_general_rule_and_a_notice() -> None:
+    hits = [_hit(0, "panduan", "Cara mendaftar UCCN",
+                 "Kota mana pun dari negara anggota UNESCO boleh mendaftar ke UCCN melalui seleksi nasional.", 1.0)]
+    q = "Bagaimana cara Kabupaten Sleman mendaftar UCCN?"
+    draft = ExtractiveAnswerer().answer(q, hits, _idf(KNOWN | {"kabupaten", "mana", "negara", "anggota"}),
+                                        {"kabupaten", "sleman", "daftar", "uccn"})
+    assert not draft.abstained and "unknown_name" in draft.flags
+    assert draft.text.startswith("Dokumen yang saya miliki tidak memuat nama Kabupaten Sleman;")
+    assert "[1]" in draft.text and draft.citations
+
+
+def test_ordinary_capitalised_words_and_corrected_typos_are_not_unknown_names() -> None:
+    idf = _idf(KNOWN)
+    # a sentence's first word is capitalised anyway; "Alur" is an Indonesian word
+    assert unknown_names("Alur program KaTa Kreatif gimana?", {"alur", "program", "kata", "kreatif"}, idf) == []
+    # "Porsi" is also a dictionary word, but unseen by this index: at a sentence start it is not a name
+    assert unknown_names("Porsi kota kreatif berapa?", {"porsi", "kota", "kreatif"}, idf) == []
+    assert unknown_names("Keberapa percobaan Solo?", {"keberapa", "coba", "surakarta"}, idf) == []  # stem: berapa
+    # mid-sentence, a dictionary word the index never uses is a name, shown with its run
+    assert unknown_names("Kapan Kota Medan masuk UCCN?", {"kota", "medan", "uccn"}, idf) == ["Kota Medan"]
+    # a typo corrected onto an indexed term is not in the corrected terms any more
+    assert unknown_names("Kapan Surakrta masuk UCCN?", {"surakarta", "uccn"}, idf) == []
+    assert unknown_names("Kapan UCCN dibentuk?", {"uccn", "bentuk"}, None) == []

@@ -60,3 +60,26 @@ def test_ingest_carries_the_table_of_unchanged_chunks(make_assistant, tmp_path, 
     table = b.generation().bm25.stems
     assert table.get("melaporkan") == "lapor"  # carried from the old generation
     assert "tahunan" in table and "lokal" in table  # from the re-tokenised file
+
+
+def test_a_misspelt_name_is_corrected_through_the_indexed_word_not_its_stem() -> None:
+    # Sastrawi cuts "pekalongan" to "kalong": the typo "pekalongn" is far from that stem, next to the word.
+    vocab = {"kalong", "anggota", "uccn"}
+    surface = {"pekalongan": "kalong", "anggota": "anggota", "uccn": "uccn"}
+    assert text.correct_terms(["pekalongn", "anggota"], vocab) == ["pekalongn", "anggota"]
+    assert text.correct_terms(["pekalongn", "anggota"], vocab, surface=surface) == ["kalong", "anggota"]
+    # a surface word whose stem the index no longer holds (a removed document's table entry) is not used
+    assert text.correct_terms(["pekalongn"], {"anggota"}, surface=surface) == ["pekalongn"]
+    assert text.correct_terms(["surabaya"], vocab, surface={**surface, "surakarta": "surakarta"}) == ["surabaya"]
+
+
+def test_a_tokenizer_change_makes_the_index_stale(make_assistant, tmp_path, monkeypatch):
+    docs = tmp_path / "docs"
+    _write(docs, "a.md", "Kota-kota anggota melaporkan kegiatannya setiap empat tahun.")
+    a = make_assistant()
+    a.ingest([docs])
+    assert not a.is_stale([docs])
+    import assistant.indexer as indexer
+
+    monkeypatch.setattr(indexer, "TOKENIZER_VERSION", text.TOKENIZER_VERSION + 1)
+    assert a.is_stale([docs])  # its BM25 tokens and stem table were written by another tokenizer

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from assistant.answer.base import ABSTAIN_TEXT, Answerer, Draft
 from assistant.answer.guard import instruction_flags
 from assistant.models import Citation, ScoredChunk
-from assistant.text import SET_ASIDE, content_terms, fold, split_sentences, tokenize
+from assistant.text import SET_ASIDE, content_terms, fold, is_root_word, split_sentences, stem, tokenize
 
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _NUMBER = re.compile(r"\b\d[\d.,]*\b")
@@ -55,6 +55,39 @@ _REASON_Q = re.compile(r"\b(?:mengapa|kenapa|knp|karena apa|sebab apa|alasan(?:n
 _REASON = re.compile(r"\b(?:karena|sebab|disebabkan|alasan(?:nya)?|berbasis|berdasarkan|didasarkan|atas dasar|"
                      r"lantaran|akibat)\b", re.I)
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s+)")
+# A run of capitalised words as the user wrote them ("Kota Medan", "Korea Selatan", "UMK").
+_NAME_RUN = re.compile(r"\b[A-Z][A-Za-z]{2,}(?:\s+[A-Z][A-Za-z]{2,})*\b")
+# Questions about how things are done, whose answer holds for any city: "Bagaimana cara Kabupaten Sleman
+# mendaftar?" is answered by the general rules even when the documents never name Sleman.
+_SENTENCE_START = re.compile(r"(?:.*[.!?:]\s*)?[\s\"'(]*", re.S)
+_PROCEDURE_Q = re.compile(r"\b(?:cara|caranya|bagaimana|gimana|langkah|prosedur|tahapan|syarat|persyaratan|"
+                          r"persiapan|siapkan|disiapkan|boleh|bolehkah|bisa|bisakah|dapatkah|perlu|harus)\b")
+
+
+def unknown_names(question: str, terms: set[str] | None, idf: Callable[[str], float] | None) -> list[str]:
+    """Names in the question (capitalised runs) with a word the index has never seen, after typo correction.
+
+    Why: "Surabaya kota kreatif UNESCO bidang apa?" shares "kota kreatif UNESCO bidang" with the Surakarta
+    chunk, so coverage-based evidence passes and the answer was about Surakarta. A name the documents never
+    use means they say nothing about it, whatever else matches. ``idf`` gives a never-seen term the highest
+    value (see ``BM25Index.idf``); ``terms`` are the corrected question terms, so a misspelt known name
+    ("Pekalongn") was mapped to the indexed one and is not reported. A sentence's first word is capitalised
+    anyway: it counts only when neither it nor its stem is an ordinary Indonesian word ("Alur program …",
+    "Keberapa …" name nothing).
+    """
+    if idf is None or terms is None:
+        return []
+    unseen = idf("\x00")  # a term no index contains: the value every never-seen term gets
+    out = []
+    for m in _NAME_RUN.finditer(question):
+        run = m.group(0).split()
+        first = run[0].lower()
+        if _SENTENCE_START.fullmatch(question[: m.start()]) and (is_root_word(first) or is_root_word(stem(first))):
+            run = run[1:]  # "Keberapa …", "Sebutkan …": an ordinary word, or one derived from it
+        toks = [t for w in run for t in tokenize(w)]
+        if any(t in terms and not t.isdigit() and idf(t) >= unseen for t in toks):
+            out.append(" ".join(run))
+    return out
 
 
 def excluded_terms(question: str) -> set[str]:
@@ -62,6 +95,13 @@ def excluded_terms(question: str) -> set[str]:
     about those does not answer it, so they earn no coverage and cost a little."""
     m = SET_ASIDE.search(question)
     return set(tokenize(m.group(1))) if m else set()
+
+
+def _join(names: list[str]) -> str:
+    """Indonesian enumeration: "A", "A dan B", "A, B, dan C"."""
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + (", dan " if len(names) > 2 else " dan ") + names[-1]
 
 
 def question_type(question: str) -> str:
@@ -214,6 +254,11 @@ class ExtractiveAnswerer(Answerer):
         evidence = self.evidence(question, hits, idf, terms)
         if not hits or evidence < self.abstain_threshold:
             return Draft(ABSTAIN_TEXT, abstained=True, evidence=evidence, flags=["weak_evidence"])
+        names = unknown_names(question, terms, idf)
+        procedural = bool(_PROCEDURE_Q.search(fold(question)))
+        if names and not procedural:
+            return Draft(f"{ABSTAIN_TEXT} Dokumen yang saya miliki tidak memuat nama {_join(names)} sama sekali.",
+                         abstained=True, evidence=evidence, flags=["unknown_name"])
         context = hits[: self.context_chunks]
         q = _Query.of(question, context, terms, idf)
         cands = self._candidates(q, context)
@@ -229,7 +274,12 @@ class ExtractiveAnswerer(Answerer):
         for c in pair or ():
             if c not in chosen:
                 chosen.append(c)
-        return self._render(chosen, pair, q.qtype, evidence, q.numbers)
+        draft = self._render(chosen, pair, q.qtype, evidence, q.numbers)
+        if names and not draft.abstained:  # a procedure: the general rules answer it, but say what is missing
+            draft.text = (f"Dokumen yang saya miliki tidak memuat nama {_join(names)}; yang berlaku umum sebagai "
+                          f"berikut. {draft.text}")
+            draft.flags.append("unknown_name")
+        return draft
 
     @staticmethod
     def _said_unknown(best: _Candidate, cands: list[_Candidate], wants_list: bool, precise: bool,
