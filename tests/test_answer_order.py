@@ -89,3 +89,12 @@ def test_ordinary_capitalised_words_and_corrected_typos_are_not_unknown_names() 
     # a typo corrected onto an indexed term is not in the corrected terms any more
     assert unknown_names("Kapan Surakrta masuk UCCN?", {"surakarta", "uccn"}, idf) == []
     assert unknown_names("Kapan UCCN dibentuk?", {"uccn", "bentuk"}, None) == []
+
+
+def test_a_sentence_that_only_points_elsewhere_is_not_an_answer() -> None:
+    hits = [_hit(0, "faq", "Bagaimana berkas aplikasi UCCN dikirim?",
+                 'Berkas aplikasi UCCN dikirim kota melalui platform daring UNESCO. '
+                 'Lihat "Panduan mendaftar UCCN" untuk cara berkas aplikasi UCCN dikirim dan formatnya.',
+                 1.0)]
+    draft = ExtractiveAnswerer().answer("Bagaimana berkas aplikasi UCCN dikirim?", hits)
+    assert "platform daring" in draft.text and "Lihat" not in draft.text

@@ -49,6 +49,9 @@ _LIST_Q = re.compile(r"\b(apa saja|apa aja|siapa saja|siapa aja|mana saja|mana a
 _PRECISE_Q = re.compile(r"\b(?:persis|pasti|tepat|rinci|lengkap|resmi)(?:nya)?\b")
 _POINTER = re.compile(r"\b(?:dijelaskan|dibahas|diuraikan|dirinci|lihat|tercantum)\s+(?:lebih lanjut\s+)?"
                       r"(?:dalam|di)\s+dokumen\b", re.I)
+# A sentence that only sends the reader elsewhere ('Lihat "Panduan mendaftar UCCN".') is never an answer, however
+# many of the question's words its title repeats: it is not a candidate at all.
+_SIGNPOST = re.compile(r"^\s*lihat\b", re.I)
 # "Mengapa …?", "… karena apa?", "dasarnya apa?", "kok bisa …?": the answer states a cause or a basis.
 _REASON_Q = re.compile(r"\b(?:mengapa|kenapa|knp|karena apa|sebab apa|alasan(?:nya)?|dasar(?:nya)? apa|atas dasar apa|"
                        r"kok bisa|apa sebabnya|apa dasarnya)\b")
@@ -393,7 +396,7 @@ class ExtractiveAnswerer(Answerer):
                                                             strict=True)):
                 raw = h.chunk.text[a:b]
                 stripped = raw.lstrip()
-                if stripped.startswith(("#", "|")) or instruction:
+                if stripped.startswith(("#", "|")) or instruction or _SIGNPOST.match(stripped):
                     continue  # headings and table rows are not sentences; text addressed to the assistant is data
 
                 text = clean_sentence(raw)
