@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.sqlite import open_shared
-from assistant.text import SET_ASIDE, content_terms, fold, stop_words
+from assistant.text import SET_ASIDE, content_terms, fold, is_root_word, stem, stop_words
 
 _FOLLOWUP_START = re.compile(
     r"^\s*(?:(?:kalau|kalo|klo|bagaimana dengan|gimana dengan|gmn dengan|bagaimana kalau|gimana kalau|lalu|terus|"
@@ -145,16 +145,17 @@ class RuleRewriter:
             return f in self.known and f not in _GENERIC
         return True
 
-    def entities(self, text: str) -> list[str]:
+    def entities(self, text: str, initial: bool = True) -> list[str]:
         """Name phrases in ``text``: regulation ids ("PP Nomor 24 Tahun 2022") and runs of name words
-        ("Konferensi Tahunan UCCN", "Bandung")."""
+        ("Konferensi Tahunan UCCN", "Bandung"). ``initial``: the text's first word begins the user's sentence, so
+        its capital says nothing; False for what follows a stripped starter ("Kalau Surabaya?")."""
         out = [m.group(0) for m in _REGULATION.finditer(text)]
         text = _REGULATION.sub(" ", text)
         current: list[str] = []
         tokens = list(re.finditer(r"[A-Za-zÀ-ÿ0-9][\w'/-]*", text))
         for i, m in enumerate(tokens):
             w = m.group(0)
-            first = i == 0 and m.start() == 0
+            first = initial and i == 0 and m.start() == 0
             if not _YEAR.fullmatch(w) and self._is_name(w, first):
                 current.append(w)
                 continue
@@ -170,9 +171,9 @@ class RuleRewriter:
             out.append(" ".join(current))
         return out
 
-    def _frame(self, text: str) -> _Frame:
+    def _frame(self, text: str, initial: bool = True) -> _Frame:
         wh_m = _WH.search(text)
-        ents = self.entities(text)
+        ents = self.entities(text, initial)
         names = [e for e in ents if fold(e) not in _ANCHORS]
         anchors = [e for e in ents if fold(e) in _ANCHORS]
         used = {fold(w) for e in ents for w in e.split()}
@@ -261,7 +262,13 @@ class RuleRewriter:
             core = " ".join(_PERSON.sub(ref[0] if ref else " ", core, count=1).split())
             core = " ".join(_PERSON.sub(" ", core).split())
             answer_names = []
-        f = self._frame(core)
+        started = bool(_FOLLOWUP_START.match(question))
+        f = self._frame(core, initial=not started)
+        if started and f.wh is None and not f.names and 1 <= len(f.rest) <= 2 and all(
+                w.isalpha() and len(w) >= 4 and not is_root_word(w) and not is_root_word(stem(w)) for w in f.rest):
+            # "kalau surabaya?": a bare word that is no Indonesian word (nor derived from one) is a name the
+            # corpus does not know, not an attribute like "ekspornya" or "syaratnya".
+            f = _Frame(None, [" ".join(w.capitalize() for w in f.rest)], f.anchors, f.years, [])
 
         # A bare noun phrase ("Kalau Pekalongan?", "Ekspornya?", "Kalau tahun depannya?"): the previous
         # question with one slot swapped.

@@ -214,6 +214,15 @@ def test_followup_uses_conversation(corpus_assistant):
     assert "Pekalongan" in second.answer
 
 
+def test_a_followup_about_a_city_the_documents_never_name_says_so(corpus_assistant):
+    first = corpus_assistant.ask("Kota Bandung bidang apa di UCCN?")
+    other = corpus_assistant.ask("Kalau Surabaya?", conversation_id=first.conversation_id)
+    # the corpus names Surakarta, whose chunk shares "kota kreatif … bidang": it must not answer with it
+    assert other.abstained and "Surabaya" in other.answer and "Surakarta" not in other.answer
+    back = corpus_assistant.ask("Kalau Ambon?", conversation_id=first.conversation_id)
+    assert not back.abstained and "Musik" in back.answer
+
+
 def test_feedback_refers_to_answer_after_conversation_reset(corpus_assistant):
     ans = corpus_assistant.ask("Kapan Jejaring Kota Kreatif UNESCO dibentuk?")
     corpus_assistant.conversations.delete(ans.conversation_id)

@@ -405,6 +405,14 @@ def _turn(question: str, standalone: str, answer: str = "") -> Turn:
             "Enam daerah ditetapkan sebagai KaTa Kreatif 2025: Manado: musik [1] Contoh subsektor unggulan "
             "terlihat pada penetapan. [2]")],
      "Penetapannya kapan?", "Kapan penetapan Manado KaTa Kreatif 2025?"),
+    # A name the corpus does not know swaps in as well: capitalised after the starter, or a bare word that is
+    # no Indonesian word; an attribute ("ekspornya") is still an attribute.
+    ([_turn("Kota Bandung bidang apa di UCCN?", "Kota Bandung bidang apa di UCCN?")], "Kalau Surabaya?",
+     "Kota Surabaya bidang apa di UCCN?"),
+    ([_turn("Kota Bandung bidang apa di UCCN?", "Kota Bandung bidang apa di UCCN?")], "kalau surabaya?",
+     "Kota Surabaya bidang apa di UCCN?"),
+    ([_turn("Berapa tenaga kerja ekraf tahun 2024?", "Berapa tenaga kerja ekraf tahun 2024?")], "Kalau ekspornya?",
+     "Berapa ekspor ekraf tahun 2024?"),
 ])
 def test_rule_rewriter_fills_slots(history, question, expect):
     assert RuleRewriter(KNOWN).rewrite(question, history) == expect

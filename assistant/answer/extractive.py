@@ -255,13 +255,14 @@ class ExtractiveAnswerer(Answerer):
                terms: set[str] | None = None) -> Draft:
         """``terms``: the question's content terms after typo correction (defaults to plain tokenisation)."""
         evidence = self.evidence(question, hits, idf, terms)
-        if not hits or evidence < self.abstain_threshold:
-            return Draft(ABSTAIN_TEXT, abstained=True, evidence=evidence, flags=["weak_evidence"])
+        # Checked first, so that the abstention names what is missing whatever the evidence score says.
         names = unknown_names(question, terms, idf)
         procedural = bool(_PROCEDURE_Q.search(fold(question)))
         if names and not procedural:
             return Draft(f"{ABSTAIN_TEXT} Dokumen yang saya miliki tidak memuat nama {_join(names)} sama sekali.",
                          abstained=True, evidence=evidence, flags=["unknown_name"])
+        if not hits or evidence < self.abstain_threshold:
+            return Draft(ABSTAIN_TEXT, abstained=True, evidence=evidence, flags=["weak_evidence"])
         context = hits[: self.context_chunks]
         q = _Query.of(question, context, terms, idf)
         cands = self._candidates(q, context)
