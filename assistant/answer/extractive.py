@@ -93,6 +93,14 @@ def unknown_names(question: str, terms: set[str] | None, idf: Callable[[str], fl
     return out
 
 
+def unanswerable_names(question: str, terms: set[str] | None, idf: Callable[[str], float] | None) -> list[str]:
+    """The :func:`unknown_names` that make the question unanswerable: all of them, unless it asks how something
+    is done (the general rules answer that for any city). Any answerer abstains on these without looking further
+    (the LLM one without calling the model)."""
+    names = unknown_names(question, terms, idf)
+    return names if names and not _PROCEDURE_Q.search(fold(question)) else []
+
+
 def excluded_terms(question: str) -> set[str]:
     """Terms of what the question sets aside ("kota lain selain Malang", "selain Ambon dan Solo"): a sentence
     about those does not answer it, so they earn no coverage and cost a little."""
@@ -257,8 +265,7 @@ class ExtractiveAnswerer(Answerer):
         evidence = self.evidence(question, hits, idf, terms)
         # Checked first, so that the abstention names what is missing whatever the evidence score says.
         names = unknown_names(question, terms, idf)
-        procedural = bool(_PROCEDURE_Q.search(fold(question)))
-        if names and not procedural:
+        if unanswerable_names(question, terms, idf):
             return Draft(f"{ABSTAIN_TEXT} Dokumen yang saya miliki tidak memuat nama {_join(names)} sama sekali.",
                          abstained=True, evidence=evidence, flags=["unknown_name"])
         if not hits or evidence < self.abstain_threshold:

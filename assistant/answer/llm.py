@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 from assistant.answer.base import ABSTAIN_TEXT, Answerer, Draft
 from assistant.answer.citations import CitationChecker, Scorer, default_scorer
-from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.answer.extractive import ExtractiveAnswerer, unanswerable_names
 from assistant.answer.guard import strip_instructions
 from assistant.models import Citation, ScoredChunk
 from assistant.text import sentences
@@ -159,11 +159,12 @@ class LLMAnswerer(Answerer):
     # -- shared steps ----------------------------------------------------------------------------------
     def _prepare(self, question: str, hits: list[ScoredChunk], idf: Callable[[str], float] | None,
                  terms: set[str] | None) -> _Prepared | Draft:
-        """The model inputs, or a finished draft when there is nothing to ask the model (weak evidence)."""
+        """The model inputs, or a finished draft when there is nothing to ask the model (weak evidence, or the
+        question names something the documents never mention)."""
         evidence_fn = getattr(self.fallback, "evidence", None)
         threshold = getattr(self.fallback, "abstain_threshold", None)
         evidence = evidence_fn(question, hits, idf, terms) if evidence_fn else (1.0 if hits else 0.0)
-        if not hits or (threshold is not None and evidence < threshold):
+        if not hits or (threshold is not None and evidence < threshold) or unanswerable_names(question, terms, idf):
             draft = self.fallback.answer(question, hits, idf, terms)
             draft.flags = [*draft.flags, "llm_skipped"]
             return draft
