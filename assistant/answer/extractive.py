@@ -60,9 +60,10 @@ _REASON = re.compile(r"\b(?:karena|sebab|disebabkan|alasan(?:nya)?|berbasis|berd
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s+)")
 # A run of capitalised words as the user wrote them ("Kota Medan", "Korea Selatan", "UMK").
 _NAME_RUN = re.compile(r"\b[A-Z][A-Za-z]{2,}(?:\s+[A-Z][A-Za-z]{2,})*\b")
+# What may precede a sentence's first word: earlier sentences, spaces, an opening quote or bracket.
+_SENTENCE_START = re.compile(r"(?:.*[.!?:]\s*)?[\s\"'(]*", re.S)
 # Questions about how things are done, whose answer holds for any city: "Bagaimana cara Kabupaten Sleman
 # mendaftar?" is answered by the general rules even when the documents never name Sleman.
-_SENTENCE_START = re.compile(r"(?:.*[.!?:]\s*)?[\s\"'(]*", re.S)
 _PROCEDURE_Q = re.compile(r"\b(?:cara|caranya|bagaimana|gimana|langkah|prosedur|tahapan|syarat|persyaratan|"
                           r"persiapan|siapkan|disiapkan|boleh|bolehkah|bisa|bisakah|dapatkah|perlu|harus)\b")
 
@@ -98,7 +99,12 @@ def unanswerable_names(question: str, terms: set[str] | None, idf: Callable[[str
     is done (the general rules answer that for any city). Any answerer abstains on these without looking further
     (the LLM one without calling the model)."""
     names = unknown_names(question, terms, idf)
-    return names if names and not _PROCEDURE_Q.search(fold(question)) else []
+    return names if names and not asks_how(question) else []
+
+
+def asks_how(question: str) -> bool:
+    """A question about a procedure or a rule ("cara", "syarat", "boleh …?"), answerable for any city."""
+    return bool(_PROCEDURE_Q.search(fold(question)))
 
 
 def excluded_terms(question: str) -> set[str]:
@@ -265,7 +271,7 @@ class ExtractiveAnswerer(Answerer):
         evidence = self.evidence(question, hits, idf, terms)
         # Checked first, so that the abstention names what is missing whatever the evidence score says.
         names = unknown_names(question, terms, idf)
-        if unanswerable_names(question, terms, idf):
+        if names and not asks_how(question):  # = unanswerable_names, without finding the names twice
             return Draft(f"{ABSTAIN_TEXT} Dokumen yang saya miliki tidak memuat nama {_join(names)} sama sekali.",
                          abstained=True, evidence=evidence, flags=["unknown_name"])
         if not hits or evidence < self.abstain_threshold:
@@ -329,10 +335,11 @@ class ExtractiveAnswerer(Answerer):
         """The answer first, the other sentences after it in retrieval and document order.
 
         Document order throughout opened many answers with context from the top chunk and gave the answer
-        second; a reader, and a focal point copying the first line, wants the answer first (gold set: a key fact
-        in the first sentence 0.603 → 0.664 of answered questions). The answer is the best-scoring sentence
-        (``chosen[0]``), except that a *kapan* question is led by the best chosen sentence holding a date when
-        the best one holds none ("Kapan UCCN dibentuk?" → "… dibentuk UNESCO pada 2004", not the definition).
+        second; a reader, and a focal point copying the first line, wants the answer first (gold set,
+        ``key_fact_lead``: a key fact in the first cited sentence 0.602 → 0.662). The answer is the
+        best-scoring sentence (``chosen[0]``), except that a *kapan* question is led by the best chosen sentence
+        holding a date when the best one holds none ("Kapan UCCN dibentuk?" → "… dibentuk UNESCO pada 2004",
+        not the definition).
         Only dates: numbers and capitalised names occur in almost every sentence, and a "berapa" rule put
         "Asta Cita poin 3" ahead of the count asked for. A list stays in its own order: its items read as one
         passage, whichever item scored best.
