@@ -94,7 +94,7 @@ class Assistant:
                 if self._gen is None or stamp != self._gen_stamp:
                     self._gen = self.generations.load()
                     self._gen_stamp = stamp
-                    self._rewriter = RuleRewriter(_known_entities(self._gen))
+                    self._rewriter = RuleRewriter(_known_entities(self._gen), self._gen.bm25.stems.keys())
         return self._gen
 
     def status(self) -> dict[str, Any]:

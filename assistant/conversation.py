@@ -24,6 +24,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,8 +129,11 @@ class _Frame:
 class RuleRewriter:
     """Fills the slots of an elliptical follow-up from the previous turn (see the module docstring)."""
 
-    def __init__(self, known_entities: set[str] | None = None) -> None:
+    def __init__(self, known_entities: set[str] | None = None, corpus_words: Collection[str] | None = None) -> None:
+        """``corpus_words``: every word the index holds (folded); with it, a bare follow-up word that is neither
+        one of them nor an Indonesian word counts as a name ("kalau surabaya?"), see :meth:`rewrite`."""
         self.known = {fold(e) for e in (known_entities or set())}
+        self.corpus_words = corpus_words
 
     # -- analysis --------------------------------------------------------------------------------------
     def _is_name(self, word: str, first: bool) -> bool:
@@ -144,6 +148,11 @@ class RuleRewriter:
         if first or not word[0].isupper():  # a question's first word is capitalised anyway
             return f in self.known and f not in _GENERIC
         return True
+
+    def _unknown_word(self, word: str) -> bool:
+        f = fold(word)
+        return (self.corpus_words is not None and f.isalpha() and len(f) >= 4 and f not in self.corpus_words
+                and not is_root_word(f) and not is_root_word(stem(f)))
 
     def entities(self, text: str, initial: bool = True) -> list[str]:
         """Name phrases in ``text``: regulation ids ("PP Nomor 24 Tahun 2022") and runs of name words
@@ -265,9 +274,10 @@ class RuleRewriter:
         started = bool(_FOLLOWUP_START.match(question))
         f = self._frame(core, initial=not started)
         if started and f.wh is None and not f.names and 1 <= len(f.rest) <= 2 and all(
-                w.isalpha() and len(w) >= 4 and not is_root_word(w) and not is_root_word(stem(w)) for w in f.rest):
-            # "kalau surabaya?": a bare word that is no Indonesian word (nor derived from one) is a name the
-            # corpus does not know, not an attribute like "ekspornya" or "syaratnya".
+                self._unknown_word(w) for w in f.rest):
+            # "kalau surabaya?": a bare word that is neither in the corpus nor an Indonesian word (nor derived
+            # from one) is a name the corpus does not know, not an attribute like "ekspornya" or "syaratnya", nor a
+            # term it uses ("kalau dossier?").
             f = _Frame(None, [" ".join(w.capitalize() for w in f.rest)], f.anchors, f.years, [])
 
         # A bare noun phrase ("Kalau Pekalongan?", "Ekspornya?", "Kalau tahun depannya?"): the previous

@@ -425,7 +425,17 @@ def _turn(question: str, standalone: str, answer: str = "") -> Turn:
      "Berapa ekspor ekraf tahun 2024?"),
 ])
 def test_rule_rewriter_fills_slots(history, question, expect):
-    assert RuleRewriter(KNOWN).rewrite(question, history) == expect
+    assert RuleRewriter(KNOWN, CORPUS_WORDS).rewrite(question, history) == expect
+
+
+CORPUS_WORDS = {"kota", "bandung", "bidang", "uccn", "dossier", "online", "tenaga", "kerja", "ekspor", "ekraf"}
+
+
+@pytest.mark.parametrize("question", ["kalau dossier?", "kalau online?", "kalau gitu?"])
+def test_a_bare_followup_word_the_corpus_uses_or_chat_filler_is_not_taken_for_a_name(question):
+    prev = [_turn("Kota Bandung bidang apa di UCCN?", "Kota Bandung bidang apa di UCCN?")]
+    out = RuleRewriter(KNOWN, CORPUS_WORDS).rewrite(question, prev)
+    assert "Bandung" in out  # the subject stays; the word is a topic, not a new city
 
 
 def test_set_aside_clause_is_not_borrowed():
