@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.sqlite import open_shared
-from assistant.text import SET_ASIDE, content_terms, fold, is_root_word, stem, stop_words
+from assistant.text import SET_ASIDE, content_terms, fold, is_indonesian_word, stop_words
 
 _FOLLOWUP_START = re.compile(
     r"^\s*(?:(?:kalau|kalo|klo|bagaimana dengan|gimana dengan|gmn dengan|bagaimana kalau|gimana kalau|lalu|terus|"
@@ -152,7 +152,7 @@ class RuleRewriter:
     def _unknown_word(self, word: str) -> bool:
         f = fold(word)
         return (self.corpus_words is not None and f.isalpha() and len(f) >= 4 and f not in self.corpus_words
-                and not is_root_word(f) and not is_root_word(stem(f)))
+                and not is_indonesian_word(f))
 
     def entities(self, text: str, initial: bool = True) -> list[str]:
         """Name phrases in ``text``: regulation ids ("PP Nomor 24 Tahun 2022") and runs of name words

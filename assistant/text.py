@@ -192,13 +192,16 @@ def _root_words() -> frozenset[str]:
     return frozenset(path.read_text(encoding="utf-8").split())
 
 
-def is_root_word(word: str) -> bool:
-    """Whether ``word`` is in Sastrawi's dictionary of Indonesian root words (~30,000, KBBI-based).
+def is_indonesian_word(word: str) -> bool:
+    """Whether ``word`` or its stem is in Sastrawi's dictionary of Indonesian root words (~30,000, KBBI-based):
+    "alur", "keberapa" (→ berapa) are; "surabaya", "umk" are not.
 
-    The answerer uses it to tell a capitalised first word that is an ordinary word ("Alur …", "Porsi …") from a
-    name ("Surabaya …"); names that are also words ("Medan", "Bandung") are only told apart mid-sentence.
+    The answerer uses it to tell a capitalised first word that is an ordinary word ("Alur …") from a name
+    ("Surabaya …"), the follow-up rewriter to tell "kalau surabaya?" from "kalau ekspornya?". Names that are also
+    words ("Medan", "Bandung") pass for words: they are only told apart by a capital mid-sentence.
     """
-    return fold(word) in _root_words()
+    f = fold(word)
+    return f in _root_words() or stem(f) in _root_words()
 
 
 def content_terms(text: str) -> set[str]:

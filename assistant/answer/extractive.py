@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from assistant.answer.base import ABSTAIN_TEXT, Answerer, Draft
 from assistant.answer.guard import instruction_flags
 from assistant.models import Citation, ScoredChunk
-from assistant.text import SET_ASIDE, content_terms, fold, is_root_word, split_sentences, stem, tokenize
+from assistant.text import SET_ASIDE, content_terms, fold, is_indonesian_word, split_sentences, tokenize
 
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _NUMBER = re.compile(r"\b\d[\d.,]*\b")
@@ -85,8 +85,7 @@ def unknown_names(question: str, terms: set[str] | None, idf: Callable[[str], fl
     out = []
     for m in _NAME_RUN.finditer(question):
         run = m.group(0).split()
-        first = run[0].lower()
-        if _SENTENCE_START.fullmatch(question[: m.start()]) and (is_root_word(first) or is_root_word(stem(first))):
+        if _SENTENCE_START.fullmatch(question[: m.start()]) and is_indonesian_word(run[0]):
             run = run[1:]  # "Keberapa …", "Sebutkan …": an ordinary word, or one derived from it
         toks = [t for w in run for t in tokenize(w)]
         if any(t in terms and not t.isdigit() and idf(t) >= unseen for t in toks):
