@@ -130,16 +130,13 @@ def key_fact_scores(facts: Sequence[str | Sequence[str]], text: str) -> dict[str
             "missing": missing}
 
 
-_MARKER = re.compile(r"\[\d+\]")
-
-
 def lead_sentence(answer: str) -> str:
     """The answer's first sentence as a reader sees it: up to its first citation marker, else its first sentence.
 
     Why measure it: a focal point reads, or copies, the first line; an answer whose key fact sits in its third
     sentence is complete but badly ordered, which ``key_fact_coverage`` over the whole text cannot see.
     """
-    m = _MARKER.search(answer)
+    m = _MARK.search(answer)  # the citation markers the citation scores count ("[1]", "[1, 2]")
     if m:
         return answer[: m.end()]
     spans = split_sentences(answer)
