@@ -98,3 +98,15 @@ def test_a_sentence_that_only_points_elsewhere_is_not_an_answer() -> None:
                  1.0)]
     draft = ExtractiveAnswerer().answer("Bagaimana berkas aplikasi UCCN dikirim?", hits)
     assert "platform daring" in draft.text and "Lihat" not in draft.text
+
+
+def test_sebutin_asks_for_the_whole_list() -> None:
+    items = ["Aplikasi", "Pengembang Permainan", "Arsitektur", "Desain Interior", "Desain Komunikasi Visual",
+             "Desain Produk", "Fesyen", "Film, Animasi, dan Video", "Fotografi", "Kriya", "Kuliner", "Musik",
+             "Penerbitan", "Periklanan", "Seni Pertunjukan", "Seni Rupa", "Televisi dan Radio"]
+    text = "Tujuh belas subsektor ekonomi kreatif menurut daftar kementerian adalah:\n" + "\n".join(
+        f"{i}. {name}" for i, name in enumerate(items, 1))
+    hits = [_hit(0, "subsektor", "Apa saja 17 subsektor ekonomi kreatif?", text, 1.0)]
+    draft = ExtractiveAnswerer().answer("Tolong sebutin 17 subsektor ekonomi kreatif", hits)
+    assert all(name in draft.text for name in items)  # chat "sebutin" is "sebutkan"; no item cut off at ten
+    assert draft.text.index("Aplikasi") < draft.text.index("Televisi dan Radio")

@@ -41,7 +41,7 @@ _CONFLICT = re.compile(
     r"berbeda|tidak sama|tidak konsisten|selisih|bertentangan|versi lain|sumber lain menyebut|simpang siur|"
     r"perbedaan angka|angka yang berbeda", re.I)
 # "daftar" is a list only as a noun ("daftar kota …"); "boleh daftar UCCN?" is the verb *to register*.
-_LIST_Q = re.compile(r"\b(apa saja|apa aja|siapa saja|siapa aja|mana saja|mana aja|sebutkan|sebut|"
+_LIST_Q = re.compile(r"\b(apa saja|apa aja|siapa saja|siapa aja|mana saja|mana aja|sebutkan|sebutin|sebut|"
                      r"apa-apa saja|bagian-bagian|syarat|lampiran|dokumen apa)\b|^daftar\b|"
                      r"\bdaftar (?:nama|kota|kabupaten|daerah|anggota|lengkap)\b")
 # Words that ask for the exact or complete value ("persisnya", "tepatnya", "lengkapnya"): a document saying that
@@ -57,6 +57,9 @@ _REASON_Q = re.compile(r"\b(?:mengapa|kenapa|knp|karena apa|sebab apa|alasan(?:n
                        r"kok bisa|apa sebabnya|apa dasarnya)\b")
 _REASON = re.compile(r"\b(?:karena|sebab|disebabkan|alasan(?:nya)?|berbasis|berdasarkan|didasarkan|atas dasar|"
                      r"lantaran|akibat)\b", re.I)
+# Items of one list an answer quotes at most: a whole enumeration ("17 subsektor", 16 sections of a form) is the
+# answer to "sebutkan …"; cut at 10 it lost the last seven subsectors. Beyond this a list is a document to read.
+LIST_ITEMS = 20
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s+)")
 # A run of capitalised words as the user wrote them ("Kota Medan", "Korea Selatan", "UMK").
 _NAME_RUN = re.compile(r"\b[A-Z][A-Za-z]{2,}(?:\s+[A-Z][A-Za-z]{2,})*\b")
@@ -454,7 +457,7 @@ class ExtractiveAnswerer(Answerer):
                     (hit_id, lead) = max(groups, key=groups.get)
                     hit = next(c.hit for c in cands if id(c.hit) == hit_id)
             items = [c for c in cands if c.hit is hit and c.lead and c.lead == lead and c is not best]
-            chosen.extend(items[:9])
+            chosen.extend(items[:LIST_ITEMS - 1])
             if items:
                 return chosen
         for c in ranked[1:]:
