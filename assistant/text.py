@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 # Bump when tokenisation changes: cached BM25 tokens of earlier builds are then ignored.
-TOKENIZER_VERSION = 4
+TOKENIZER_VERSION = 5
 _WORD = re.compile(r"[0-9a-z]+")
 _REG_ID = re.compile(r"\b\d{1,4}\s*/\s*\d{4}\b")
 # What a question sets aside: "selain Malang", "selain Ambon, Solo dan Bandung" (group 1: the names).
@@ -132,6 +132,35 @@ def words(text: str) -> list[str]:
     return out
 
 
+_UNITS = {"dua": 2, "tiga": 3, "empat": 4, "lima": 5, "enam": 6, "tujuh": 7, "delapan": 8, "sembilan": 9}
+
+
+def _digits(ws: list[str]) -> list[str]:
+    """Number words as digits, so "enam besar" meets "top 6" and "tujuh belas subsektor" meets "17 subsektor":
+    two to nine, sepuluh, sebelas, "<unit> belas", "<unit> puluh [<unit>]". Not "satu" ("salah satu" is no
+    count) nor ordinals ("kedua" is also "both")."""
+    out: list[str] = []
+    i = 0
+    while i < len(ws):
+        w = ws[i]
+        nxt = ws[i + 1] if i + 1 < len(ws) else ""
+        if w in _UNITS and nxt == "belas":
+            out.append(str(10 + _UNITS[w]))
+            i += 2
+        elif w in _UNITS and nxt == "puluh":
+            tens = 10 * _UNITS[w]
+            unit = _UNITS.get(ws[i + 2], 0) if i + 2 < len(ws) else 0
+            out.append(str(tens + unit))
+            i += 3 if unit else 2
+        elif w in _UNITS:
+            out.append(str(_UNITS[w]))
+            i += 1
+        else:
+            out.append({"sepuluh": "10", "sebelas": "11"}.get(w, w))
+            i += 1
+    return out
+
+
 def tokenize(text: str, *, stemming: bool = True, stopwords: bool = True,
              stems: dict[str, str] | None = None) -> list[str]:
     """Tokens for BM25 and lexical overlap: content words, stemmed, plus exact regulation ids.
@@ -141,14 +170,14 @@ def tokenize(text: str, *, stemming: bool = True, stopwords: bool = True,
     sw = stop_words() if stopwords else frozenset()
     if stems is not None and stemming:
         out = []
-        for w in words(text):
+        for w in _digits(words(text)):
             if w not in sw:
                 st = stems.get(w)
                 if st is None:
                     st = stems[w] = stem(w)
                 out.append(st)
     else:
-        out = [stem(w) if stemming else w for w in words(text) if w not in sw]
+        out = [stem(w) if stemming else w for w in _digits(words(text)) if w not in sw]
     out.extend(m.group(0).replace(" ", "") for m in _REG_ID.finditer(text))
     return out
 

@@ -83,3 +83,13 @@ def test_a_tokenizer_change_makes_the_index_stale(make_assistant, tmp_path, monk
 
     monkeypatch.setattr(indexer, "TOKENIZER_VERSION", text.TOKENIZER_VERSION + 1)
     assert a.is_stale([docs])  # its BM25 tokens and stem table were written by another tokenizer
+
+
+def test_number_words_are_tokenised_as_digits() -> None:
+    # "enam besar" has to meet "top 6", "tujuh belas subsektor" meet "17 subsektor"
+    assert text.tokenize("enam besar seleksi") == text.tokenize("6 besar seleksi")
+    assert text.tokenize("tujuh belas subsektor") == text.tokenize("17 subsektor")
+    assert text.tokenize("dua puluh tiga kota") == text.tokenize("23 kota")
+    assert text.tokenize("sepuluh prinsip, sebelas kota") == text.tokenize("10 prinsip, 11 kota")
+    # "satu" is no count in "salah satu", and "kedua" is also "both": both stay words
+    assert "1" not in text.tokenize("salah satu kota") and "2" not in text.tokenize("kedua kota")
