@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 # Bump when tokenisation changes: cached BM25 tokens of earlier builds are then ignored.
-TOKENIZER_VERSION = 5
+TOKENIZER_VERSION = 7
 _WORD = re.compile(r"[0-9a-z]+")
 _REG_ID = re.compile(r"\b\d{1,4}\s*/\s*\d{4}\b")
 # What a question sets aside: "selain Malang", "selain Ambon, Solo dan Bandung" (group 1: the names).
@@ -110,6 +110,9 @@ _SLANG = {
     "sulut": "sulawesi utara", "sulteng": "sulawesi tengah", "sulsel": "sulawesi selatan",
     "sultra": "sulawesi tenggara", "sulbar": "sulawesi barat", "ntb": "nusa tenggara barat",
     "ntt": "nusa tenggara timur",
+    # UCCN's English names, as focal points quote them from UNESCO's pages ("City of Literature" = Kota Sastra).
+    "literature": "sastra", "gastronomy": "gastronomi", "design": "desain",
+    "music": "musik", "crafts": "kerajinan", "architecture": "arsitektur",
 }
 
 
