@@ -136,6 +136,7 @@ def words(text: str) -> list[str]:
 
 
 _UNITS = {"dua": 2, "tiga": 3, "empat": 4, "lima": 5, "enam": 6, "tujuh": 7, "delapan": 8, "sembilan": 9}
+_WHOLE_NUMBERS = {"sepuluh": "10", "sebelas": "11"}
 
 
 def _digits(ws: list[str]) -> list[str]:
@@ -159,7 +160,7 @@ def _digits(ws: list[str]) -> list[str]:
             out.append(str(_UNITS[w]))
             i += 1
         else:
-            out.append({"sepuluh": "10", "sebelas": "11"}.get(w, w))
+            out.append(_WHOLE_NUMBERS.get(w, w))
             i += 1
     return out
 

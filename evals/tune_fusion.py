@@ -199,10 +199,15 @@ def cross_validate(benches: list[BenchData], k: int) -> dict[str, dict[str, dict
     report = {}
     for name, r in ranked.items():
         report[name] = {f: metrics(r[f], r["gold"]) for f in ("learned", "boosted")}
-        print(f"\n{name}: {len(r['gold'])} train questions, {k}-fold")
-        for f, m in report[name].items():
-            print(f"  {f:16s} " + "  ".join(f"{key} {v:.3f}" for key, v in m.items()))
+        _show(f"{name}: {len(r['gold'])} train questions, {k}-fold", report[name])
     return report
+
+
+def _show(title: str, rows: dict[str, dict[str, float]]) -> None:
+    """One benchmark's comparison table on stdout: a row of metrics per method."""
+    print(f"\n{title}")
+    for name, m in rows.items():
+        print(f"  {name:16s} " + "  ".join(f"{k} {v:.3f}" for k, v in m.items()))
 
 
 def main() -> None:
@@ -246,9 +251,7 @@ def main() -> None:
                 "bm25": metrics([b.bm25_rank[i] for i in held], gold)}
         rows.update({name: metrics(b.rank(f, held), gold) for name, f in fusions.items()})
         report[b.name] = rows
-        print(f"\n{b.name}: {len(held)} held-out train questions")
-        for name, m in rows.items():
-            print(f"  {name:16s} " + "  ".join(f"{k} {v:.3f}" for k, v in m.items()))
+        _show(f"{b.name}: {len(held)} held-out train questions", rows)
     print("\nweights (held-out fit):", dict(zip(FEATURES, np.round(w, 3).tolist(), strict=True)))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2))
