@@ -16,6 +16,9 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from assistant.models import Chunk, Document
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
+# Bump when the same document would be cut differently: unchanged files are then re-chunked on the next ingest.
+# 2: a section's size is measured without the blank lines around it.
+CHUNKER_VERSION = 2
 
 
 @dataclass
@@ -70,7 +73,11 @@ class Chunker:
         chunks: list[Chunk] = []
         date = doc.updated or (doc.sources[0].get("date", "") if doc.sources else "")
         for sec in sections(doc):
-            body = doc.text[sec.start : sec.end]
+            raw = doc.text[sec.start : sec.end]
+            # Split the section's text without the blank lines around it: they counted towards the size limit,
+            # so a section of 897 characters was cut in two (between a lead-in and its list) at chunk_size 900.
+            body = raw.strip()
+            base = sec.start + (len(raw) - len(raw.lstrip()))
             section_path = " > ".join(sec.path)
             prev = -1
             for piece in self.splitter.create_documents([body]):
@@ -82,7 +89,7 @@ class Chunker:
                     found = body.find(text, prev + 1)
                     rel = found if found >= 0 else max(rel, 0)
                 prev = rel
-                start = sec.start + rel
+                start = base + rel
                 if not text.strip():
                     continue
                 chunks.append(Chunk(

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.chunking import Chunker
+from assistant.chunking import CHUNKER_VERSION, Chunker
 from assistant.documents import LOADER_VERSION, LoadError, iter_source_files, load_file
 from assistant.embeddings import CachedEmbeddings
 from assistant.models import Chunk, IngestReport, SkippedFile
@@ -43,7 +43,7 @@ class Indexer:
         # The tokenizer too: its output (BM25 tokens, the stem table) is versioned, and a reader of a generation
         # built by another version would fall back to a stale vocabulary with an empty stem table.
         return {"chunk_size": sp._chunk_size, "chunk_overlap": sp._chunk_overlap, "loader": LOADER_VERSION,
-                "tokenizer": TOKENIZER_VERSION}
+                "chunker": CHUNKER_VERSION, "tokenizer": TOKENIZER_VERSION}
 
     def ingest(self, roots: Iterable[Path], progress: ProgressFn | None = None, *,
                remove_missing: bool = True) -> IngestReport:

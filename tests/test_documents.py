@@ -82,6 +82,17 @@ def test_long_section_is_split_with_overlap_and_bounded():
     assert len({c.chunk_id for c in chunks}) == len(chunks)
 
 
+def test_a_section_that_fits_stays_whole_whatever_blank_lines_surround_it():
+    # Under 300 characters of text between blank lines: at size 300 one chunk, its lead-in with its list.
+    text = "Urutan persiapan:\n\n" + "\n".join(f"{i}. Langkah persiapan nomor {i} kota kreatif, ya."
+                                             for i in range(1, 7))
+    assert len(text) == 300  # the blank lines around it made 308, cut in two before chunker version 2
+    doc = load_bytes(f"## Langkah\n\n\n\n{text}\n\n\n\n## Berikutnya\n\nLain.\n".encode(), "langkah.md")
+    chunks = [c for c in Chunker(300, 60).split(doc) if c.section == "Langkah"]
+    assert [c.text for c in chunks] == [text]
+    assert doc.text[chunks[0].start: chunks[0].end] == text
+
+
 def test_html_headings_become_sections():
     html = b"<html><head><title>Halaman</title><script>x=1</script></head><body><h2>Anggota</h2>" \
            b"<p>Bandung adalah Kota Desain.</p><h3>Pekalongan</h3><p>Kota kerajinan.</p></body></html>"
