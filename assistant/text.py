@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 # Bump when tokenisation changes: cached BM25 tokens of earlier builds are then ignored.
-TOKENIZER_VERSION = 7
+TOKENIZER_VERSION = 8
 _WORD = re.compile(r"[0-9a-z]+")
 _REG_ID = re.compile(r"\b\d{1,4}\s*/\s*\d{4}\b")
 # What a question sets aside: "selain Malang", "selain Ambon, Solo dan Bandung" (group 1: the names).
@@ -32,6 +32,9 @@ _EXTRA_STOP = {
     "mas", "mbak", "pak", "bu", "bapak", "ibu", "halo", "hai", "permisi", "terima", "kasih", "makasih", "thx",
     "lengkapnya", "persisnya", "sekarang", "skrg", "yah", "nah", "btw", "ok", "oke",
 }
+# Words on Sastrawi's stop list that carry what a focal point asks: "Bagaimana caranya …?" wants the section
+# "Bagaimana cara daerah mulai mendaftar UCCN …?", and without "cara" the question was only "kota kreatif UNESCO".
+_CONTENT_WORDS = frozenset({"cara", "caranya"})
 _stem_lock = threading.Lock()
 
 
@@ -45,7 +48,7 @@ def fold(text: str) -> str:
 def stop_words() -> frozenset[str]:
     from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
 
-    return frozenset(StopWordRemoverFactory().get_stop_words()) | _EXTRA_STOP
+    return (frozenset(StopWordRemoverFactory().get_stop_words()) - _CONTENT_WORDS) | _EXTRA_STOP
 
 
 @lru_cache(maxsize=1)
@@ -101,6 +104,16 @@ _SLANG = {
     "ekraf": "ekonomi kreatif", "perpres": "peraturan presiden", "permen": "peraturan menteri",
     "kemlu": "kementerian luar negeri", "ngapain": "apa", "gimana": "bagaimana", "nggak": "tidak",
     "ccc": "creative cities connect",
+    # Government shorthand as officials write it ("Harus ada Perda dulu?"): the documents spell these out, and
+    # e5 does not know the short forms either, so "Perda" found subsector lists instead of the selection criteria.
+    "perda": "peraturan daerah", "pemda": "pemerintah daerah", "perwal": "peraturan wali kota",
+    "perwali": "peraturan wali kota", "perbup": "peraturan bupati", "pergub": "peraturan gubernur",
+    "walikota": "wali kota", "wamen": "wakil menteri", "natcom": "komisi nasional",
+    "uu": "undang undang", "hki": "kekayaan intelektual",
+    # The documents say "kriteria seleksi nasional" where focal points ask "syarat(nya) apa?".
+    "kriteria": "syarat",
+    # Not "pp" → "peraturan pemerintah": "atur" and "perintah" occur everywhere ("mengatur", "pemerintah daerah"),
+    # and the expansion cost "PP 24/2022 ngatur soal apa?" its answer; the id "24/2022" already matches exactly.
     # Province abbreviations as officials write them ("Kaltim termasuk provinsi prioritas?"): without them the
     # name is a word the documents never use, and the answerer would say they do not mention it.
     "jabar": "jawa barat", "jateng": "jawa tengah", "jatim": "jawa timur", "diy": "daerah istimewa yogyakarta",
@@ -162,6 +175,30 @@ def _digits(ws: list[str]) -> list[str]:
         else:
             out.append(_WHOLE_NUMBERS.get(w, w))
             i += 1
+    return out
+
+
+# Words that may stand between a number and its unit: "26,47 juta orang", "1,5 miliar dolar".
+_MAGNITUDES = frozenset({"ratus", "ribu", "juta", "miliar", "triliun", "puluh", "belas"})
+
+
+def counts_of(text: str, unit_stems: frozenset[str]) -> set[str]:
+    """The numbers ``text`` gives *of* one of ``unit_stems`` (stemmed nouns): {"408"} for "408 kota",
+    {"4"} for "tiap empat tahun", {"58"} for "58 kota baru", {"47"} for "47 juta orang". A number (digits or a
+    number word) counts when the unit follows it, past a magnitude word at most, so "misi 3", "31 Oktober" or
+    "5,54%, dan tenaga kerja" are no count of "kota" or "tenaga"; nor is a year ("2023: nilai tambah …")."""
+    if not unit_stems:
+        return set()
+    ws = _digits(words(text))
+    out = set()
+    for i, w in enumerate(ws[:-1]):
+        if not w.isdigit() or (len(w) == 4 and w[:2] in ("19", "20")):
+            continue
+        j = i + 1
+        while j < len(ws) - 1 and ws[j] in _MAGNITUDES:
+            j += 1
+        if stem(ws[j]) in unit_stems:
+            out.add(w)
     return out
 
 

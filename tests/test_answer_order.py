@@ -110,3 +110,130 @@ def test_sebutin_asks_for_the_whole_list() -> None:
     draft = ExtractiveAnswerer().answer("Tolong sebutin 17 subsektor ekonomi kreatif", hits)
     assert all(name in draft.text for name in items)  # chat "sebutin" is "sebutkan"; no item cut off at ten
     assert draft.text.index("Aplikasi") < draft.text.index("Televisi dan Radio")
+
+
+# --------------------------------------------------------------------------- the kind of value asked for leads
+def test_a_berapa_question_is_led_by_the_count_of_the_unit_it_asks_for() -> None:
+    hits = [
+        _hit(0, "penetapan", "Berapa kota ditetapkan pada 2025?",
+             "Penetapan kota kreatif UNESCO 2025 dilakukan dalam rangka Hari Kota Sedunia oleh Direktur Jenderal "
+             "UNESCO sesuai misi 3 jejaring kota kreatif.", 1.0),
+        _hit(1, "profil", "Jumlah anggota",
+             "Setelah penetapan 2025, jejaring kota kreatif UNESCO beranggotakan 408 kota.", 0.5),
+    ]
+    draft = ExtractiveAnswerer().answer("Berapa kota kreatif UNESCO sekarang?", hits)
+    assert _sentences(draft.text)[0].startswith("Setelah penetapan 2025") and "408 kota" in draft.text
+
+
+def test_the_day_of_a_date_is_no_count_and_no_disagreement() -> None:
+    hits = [
+        _hit(0, "penetapan", "Berapa kota ditetapkan pada 2025?",
+             "Pada penetapan 2025 UNESCO menetapkan 58 kota kreatif baru.", 1.0),
+        _hit(1, "glosarium", "Hari Kota Sedunia",
+             "Penetapan kota kreatif baru 2025 diumumkan pada 30 atau 31 Oktober, Hari Kota Sedunia.", 0.9),
+    ]
+    draft = ExtractiveAnswerer().answer("Berapa kota kreatif baru pada penetapan 2025?", hits)
+    assert "58 kota" in draft.text
+    assert not draft.conflict and "Catatan" not in draft.text  # 31 (a day) does not disagree with 58 (a count)
+
+
+def test_a_kapan_question_naming_a_year_is_led_by_a_date_of_that_year() -> None:
+    hits = [
+        _hit(0, "panduan", "Berapa aplikasi per negara?",
+             "Batas dua aplikasi per negara dalam panggilan pengiriman berlaku sejak 2019 menurut sumber 2017.", 1.0),
+        _hit(1, "panduan", "Panggilan 2025",
+             "Batas waktu panggilan 2025 adalah 3 Maret 2025 tengah malam waktu Paris.", 0.8),
+    ]
+    draft = ExtractiveAnswerer().answer("Kapan batas akhir pengiriman aplikasi panggilan 2025?", hits)
+    assert _sentences(draft.text)[0].startswith("Batas waktu panggilan 2025")
+
+
+def test_facts_lead_and_a_not_known_caveat_follows_them() -> None:
+    text = ("Pada panggilan 2019 lampiran wajib pendaftaran adalah surat wali kota dan dua surat dukungan asosiasi. "
+            "Belum ada informasi resmi apakah lampiran wajib pendaftaran 2019 itu masih berlaku pada 2025.")
+    draft = ExtractiveAnswerer().answer("Lampiran wajib pendaftaran apa?", [_hit(0, "faq", "Lampiran", text, 1.0)])
+    first, *rest = _sentences(draft.text)
+    assert first.startswith("Pada panggilan 2019") and rest and rest[0].startswith("Belum ada informasi")
+    assert not draft.abstained
+
+
+def test_counts_of_a_unit() -> None:
+    from assistant.text import counts_of, stem
+
+    kota, tenaga, tahun = frozenset({stem("kota")}), frozenset({stem("tenaga")}), frozenset({"tahun"})
+    assert counts_of("UCCN beranggotakan 408 kota di lebih dari 100 negara.", kota) == {"408"}
+    assert counts_of("MMR diserahkan tiap empat tahun sekali.", tahun) == {"4"}
+    assert counts_of("Tenaga kerja 26,47 juta tenaga kerja kreatif.", tenaga) == {"47"}  # past a magnitude word
+    assert counts_of("nilai tambah tumbuh 5,54%, dan tenaga kerja tumbuh", tenaga) == set()  # not across "dan"
+    assert counts_of("diumumkan 31 Oktober di kota Paris, misi 3", kota) == set()
+
+
+def test_government_shorthand_is_spelt_out_for_matching() -> None:
+    from assistant.text import tokenize
+
+    assert set(tokenize("peraturan daerah")) <= set(tokenize("Harus ada Perda?"))
+    assert set(tokenize("Undang-Undang 24/2019")) <= set(tokenize("UU 24/2019"))
+
+
+def test_a_siapa_question_is_led_by_the_sentence_naming_a_person_not_an_institution() -> None:
+    text = ("Kementerian Ekonomi Kreatif lahir bersama Kabinet Merah Putih pada Oktober 2024. "
+            "Dalam Kabinet Merah Putih, Teuku Riefky Harsya menjadi Menteri Ekonomi Kreatif.")
+    draft = ExtractiveAnswerer().answer("Siapa menteri ekonomi kreatif?", [_hit(0, "kementerian", "Menteri", text,
+                                                                                1.0)])
+    assert _sentences(draft.text)[0].startswith("Dalam Kabinet Merah Putih, Teuku Riefky Harsya")
+
+
+def test_an_apa_benar_question_is_answered_by_the_statement_that_the_claim_is_unconfirmed() -> None:
+    text = ('Daftar 19 indikator penilaian UNESCO tidak ditemukan, sehingga angka 19 indikator itu belum '
+            'terverifikasi. Beberapa berita 2023 menyebut 19 indikator penilaian UNESCO untuk kota kreatif.')
+    hits = [_hit(0, "seleksi", "Apakah UNESCO memakai 19 indikator penilaian?", text, 1.0)]
+    verify = ExtractiveAnswerer().answer("Apa benar UNESCO menilai kota kreatif dengan 19 indikator?", hits)
+    assert _sentences(verify.text)[0].startswith("Daftar 19 indikator")
+
+
+def test_kriteria_in_the_documents_answers_a_question_about_syarat() -> None:
+    from assistant.text import tokenize
+
+    assert set(tokenize("apa syaratnya?")) <= set(tokenize("Kriteria seleksi nasional adalah …"))
+
+
+def test_a_sentence_describing_the_document_is_not_an_answer() -> None:
+    text = ("Panduan ini merangkum cara mendaftar ke UCCN. "
+            "Cara mendaftar ke UCCN dimulai dengan seleksi nasional oleh kementerian.")
+    draft = ExtractiveAnswerer().answer("Bagaimana cara mendaftar ke UCCN?", [_hit(0, "panduan", "", text, 1.0)])
+    assert "Panduan ini" not in draft.text and "seleksi nasional" in draft.text
+
+
+def test_a_steps_question_gets_the_list_its_best_sentence_introduces() -> None:
+    text = ("Langkah pertama daerah yang ingin mendaftar UCCN adalah lolos seleksi nasional. Urutannya:\n\n"
+            "1. Penuhi kriteria seleksi nasional.\n2. Pilih satu bidang kreatif.\n3. Bentuk tim penyusun berkas.")
+    hits = [_hit(0, "faq", "Bagaimana cara mulai mendaftar UCCN?", text, 1.0)]
+    draft = ExtractiveAnswerer().answer("Kami mau daftar UCCN, langkah pertamanya apa?", hits)
+    body = draft.text
+    assert body.index("Langkah pertama") < body.index("Penuhi kriteria") < body.index("Pilih satu bidang") \
+        < body.index("Bentuk tim")
+
+
+def test_a_not_known_statement_about_the_year_asked_beats_a_rule_of_other_years() -> None:
+    text = ("Pada panggilan 2017–2019 lampiran wajib adalah dua surat dukungan asosiasi profesi. "
+            "Belum ada informasi resmi apakah dua surat dukungan asosiasi profesi masih wajib pada 2025.")
+    hits = [_hit(0, "faq", "Lampiran wajib", text, 1.0)]
+    draft = ExtractiveAnswerer().answer("Pendaftaran 2025 masih wajib dua surat dukungan asosiasi profesi?", hits)
+    assert draft.abstained and "2017" not in draft.text and "2025" in draft.text
+
+
+def test_sentences_about_other_years_do_not_disagree_with_the_year_asked() -> None:
+    hits = [
+        _hit(0, "panduan", "Panggilan 2027",
+             "Belum ada informasi resmi tentang tanggal panggilan UCCN 2027; pola dua tahunan mengisyaratkan "
+             "panggilan UCCN 2027 dibuka sekitar akhir 2026.", 1.0),
+        _hit(1, "panduan", "Panggilan 2025", "Panggilan UCCN 2025 dibuka pada tanggal yang diumumkan UNESCO.", 0.9),
+    ]
+    draft = ExtractiveAnswerer().answer("Kapan panggilan UCCN 2027 dibuka?", hits)
+    assert not draft.conflict and draft.abstained
+
+
+def test_cara_is_a_content_word_for_how_to_questions() -> None:
+    from assistant.text import tokenize
+
+    assert "cara" in tokenize("Bagaimana caranya mendaftar?") and "cara" in tokenize("Bagaimana cara daerah mulai")

@@ -24,12 +24,41 @@ from dataclasses import dataclass
 from assistant.answer.base import ABSTAIN_TEXT, Answerer, Draft
 from assistant.answer.guard import instruction_flags
 from assistant.models import Citation, ScoredChunk
-from assistant.text import SET_ASIDE, content_terms, fold, is_indonesian_word, split_sentences, tokenize
+from assistant.text import (
+    SET_ASIDE,
+    content_terms,
+    counts_of,
+    fold,
+    is_indonesian_word,
+    split_sentences,
+    stem,
+    stop_words,
+    tokenize,
+    words,
+)
 
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _NUMBER = re.compile(r"\b\d[\d.,]*\b")
-_DATE_WORDS = re.compile(
-    r"\b(januari|februari|maret|april|mei|juni|juli|agustus|september|oktober|november|desember)\b", re.I)
+_MONTHS = r"(?:januari|februari|maret|april|mei|juni|juli|agustus|september|oktober|november|desember)"
+_DATE_WORDS = re.compile(rf"\b({_MONTHS})\b", re.I)
+# The day of a date ("31 Oktober", "26–28 September", "30/31 Oktober", "30 atau 31 Oktober") is no count:
+# "58 kota … Hari Kota Sedunia (31 Oktober)" gave "sources differ: 58 and 31" for "berapa kota ditetapkan 2025?".
+_DAY_OF_MONTH = re.compile(
+    rf"\b\d{{1,2}}(?:\s*(?:[–/-]|atau|dan|hingga|sampai)\s*\d{{1,2}})?(?=\s+{_MONTHS}\b)", re.I)
+# The unit a count is asked in: "berapa kota", "tiap berapa tahun", "berapa banyak subsektor". Not "(berapa)
+# jumlah anggota": that names the thing counted, and the answer may count it in another noun ("408 kota").
+_COUNT_Q = re.compile(r"\b(?:berapa|berapakah|brp)\s+(?:banyak\s+)?([a-z]+)")
+_DURATIONS = frozenset({"tahun", "bulan", "minggu", "hari", "jam"})
+# A person's name for *siapa*: a capitalised run with a word that is no Indonesian root word ("Teuku Riefky
+# Harsya", "Presiden Prabowo"), not an institution or a place made of ordinary words ("Kabinet Merah Putih",
+# "Kementerian Ekonomi Kreatif") nor one introduced as a place ("Kota Surakarta").
+_CAPITAL_RUN = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
+_PLACE_WORDS = frozenset({"kota", "kabupaten", "provinsi", "pulau", "kepulauan", "negara", "gedung", "taman",
+                          "museum", "balai", "balaikota", "universitas", "desa", "jalan", "hotel"})
+# "Apa benar …?", "Benarkah …?": the question asks whether a claim holds, so a statement that it is not
+# confirmed ("belum terverifikasi") is the answer itself, not a caveat to put after other facts.
+_VERIFY_Q = re.compile(r"\b(?:apa(?:kah)? (?:benar|betul|bener)|benarkah|betulkah|bener (?:gak|nggak|ga|tidak)|"
+                       r"benar (?:tidak|nggak|gak|ga)|hoax|hoaks)\b")
 _UNKNOWN = re.compile(
     r"(?:belum|tidak) ada (?:pula |juga |lagi )?informasi|belum diketahui|tidak diketahui|belum diumumkan|"
     r"tidak ditemukan|belum (?:ada )?(?:sumber|data) (?:resmi|yang)|"
@@ -40,9 +69,11 @@ _UNKNOWN = re.compile(
 _CONFLICT = re.compile(
     r"berbeda|tidak sama|tidak konsisten|selisih|bertentangan|versi lain|sumber lain menyebut|simpang siur|"
     r"perbedaan angka|angka yang berbeda", re.I)
-# "daftar" is a list only as a noun ("daftar kota …"); "boleh daftar UCCN?" is the verb *to register*.
+# "daftar" is a list only as a noun ("daftar kota …"); "boleh daftar UCCN?" is the verb *to register*. Steps
+# ("langkah", "tahapan", "caranya", "mulai dari mana") are answered by the numbered list of them, whole.
 _LIST_Q = re.compile(r"\b(apa saja|apa aja|siapa saja|siapa aja|mana saja|mana aja|sebutkan|sebutin|sebut|"
-                     r"apa-apa saja|bagian-bagian|syarat|lampiran|dokumen apa)\b|^daftar\b|"
+                     r"apa-apa saja|bagian-bagian|syarat|lampiran|dokumen apa|langkah|langkah-langkah|tahapan|"
+                     r"prosedur|urutan|caranya|bagaimana cara|gimana cara|mulai dari mana)\b|^daftar\b|"
                      r"\bdaftar (?:nama|kota|kabupaten|daerah|anggota|lengkap)\b")
 # Words that ask for the exact or complete value ("persisnya", "tepatnya", "lengkapnya"): a document saying that
 # exact value is not known answers such a question better than an approximate figure.
@@ -52,6 +83,11 @@ _POINTER = re.compile(r"\b(?:dijelaskan|dibahas|diuraikan|dirinci|lihat|tercantu
 # A sentence that only sends the reader elsewhere ('Lihat "Panduan mendaftar UCCN".') is never an answer, however
 # many of the question's words its title repeats: it is not a candidate at all.
 _SIGNPOST = re.compile(r"^\s*lihat\b", re.I)
+# Nor is a sentence that describes the document itself ("Panduan ini merangkum cara mendaftar ke UCCN."): it
+# repeats the words of every question about its topic and answers none ("Dokumen ini tidak menemukan aturan …"
+# is a finding, and stays).
+_OVERVIEW = re.compile(r"^\s*(?:dokumen|panduan|glosarium|faq|halaman|bagian|ringkasan) ini (?:menjelaskan|"
+                       r"merangkum|membahas|berisi|memuat|menguraikan|menyajikan|mengumpulkan)\b", re.I)
 # "Mengapa …?", "… karena apa?", "dasarnya apa?", "kok bisa …?": the answer states a cause or a basis.
 _REASON_Q = re.compile(r"\b(?:mengapa|kenapa|knp|karena apa|sebab apa|alasan(?:nya)?|dasar(?:nya)? apa|atas dasar apa|"
                        r"kok bisa|apa sebabnya|apa dasarnya)\b")
@@ -123,6 +159,20 @@ def _join(names: list[str]) -> str:
     return ", ".join(names[:-1]) + (", dan " if len(names) > 2 else " dan ") + names[-1]
 
 
+def count_unit(question: str) -> frozenset[str]:
+    """Stems of the unit a *berapa* question counts in ("berapa kota" → {"kota"}; "berapa lama" → durations), or
+    empty when it names none ("Anggaran 2025 berapa?")."""
+    m = _COUNT_Q.search(fold(question))
+    if not m:
+        return frozenset()
+    word = m.group(1)
+    if word == "lama":
+        return _DURATIONS
+    if word == "jumlah" or word in stop_words():
+        return frozenset()
+    return frozenset(stem(w) for w in words(word))
+
+
 def question_type(question: str) -> str:
     q = fold(question)
     if re.search(r"\b(kapan|tahun berapa|tanggal berapa|sejak kapan|bulan apa|tgl|thn)\b", q):
@@ -144,9 +194,12 @@ def _has_type(sentence: str, qtype: str, given: frozenset[str] = frozenset()) ->
     if qtype == "date":
         return bool(set(_YEAR.findall(sentence)) - given or _DATE_WORDS.search(sentence))
     if qtype == "number":
-        return bool({v.rstrip(".,") for v in _NUMBER.findall(sentence)} - given)
-    if qtype in ("person", "place"):
-        return bool(re.search(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+", sentence))
+        return bool({v.rstrip(".,") for v in _NUMBER.findall(_DAY_OF_MONTH.sub(" ", sentence))} - given)
+    if qtype == "person":
+        return any(run.split()[0].lower() not in _PLACE_WORDS and not all(is_indonesian_word(w) for w in run.split())
+                   for run in _CAPITAL_RUN.findall(sentence))
+    if qtype == "place":
+        return bool(_CAPITAL_RUN.search(sentence))
     if qtype == "reason":
         return bool(_REASON.search(sentence))
     return False
@@ -154,11 +207,16 @@ def _has_type(sentence: str, qtype: str, given: frozenset[str] = frozenset()) ->
 
 def _values(sentence: str, qtype: str, given: frozenset[str] = frozenset()) -> set[str]:
     """The values of the asked kind a sentence gives, minus those the question names itself ("… 2027?" is not
-    disagreed with by a sentence that merely repeats 2027)."""
+    disagreed with by a sentence that merely repeats 2027). Days of dates are no counts ("31 Oktober").
+
+    Counts of the asked unit (:func:`counts_of`) are not what is compared: tried on the gold set, they made
+    different facts in one unit look like a dispute ("tujuh bidang" until 2025 and "delapan bidang" since;
+    "58 kota baru" and "lima kota pertama" of Architecture)."""
     if qtype == "date":
         return set(_YEAR.findall(sentence)) - given
     if qtype == "number":
-        return {v.rstrip(".,") for v in _NUMBER.findall(sentence) if not _YEAR.fullmatch(v.rstrip(".,"))} - given
+        found = _NUMBER.findall(_DAY_OF_MONTH.sub(" ", sentence))
+        return {v.rstrip(".,") for v in found if not _YEAR.fullmatch(v.rstrip(".,"))} - given
     return set()
 
 
@@ -191,6 +249,10 @@ class _Query:
     years: set[str]
     numbers: frozenset[str]
     excluded: set[str]  # terms of what "selain …" sets aside
+    # The unit a count is asked in ("berapa kota"), kept only when some retrieved chunk gives a count of it:
+    # otherwise ("berapa kontribusi …?" answered by "7,38%") any number is the asked kind of value.
+    unit: frozenset[str] = frozenset()
+    verify: bool = False  # "Apa benar …?": an "unconfirmed" statement answers it
 
     @classmethod
     def of(cls, question: str, hits: list[ScoredChunk], terms: set[str] | None,
@@ -204,8 +266,24 @@ class _Query:
         else:
             docs_terms = [set(tokenize(h.chunk.text)) for h in hits]
             weight = {t: 1.0 + math.log((1 + len(hits)) / (1 + sum(t in d for d in docs_terms))) for t in q_terms}
-        return cls(question_type(question), weight, sum(weight.values()) or 1.0, set(_YEAR.findall(question)),
-                   frozenset(v.rstrip(".,") for v in _NUMBER.findall(question)), excluded)
+        qtype = question_type(question)
+        unit = count_unit(question) if qtype == "number" else frozenset()
+        if unit and not any(counts_of(h.chunk.text, unit) for h in hits):
+            unit = frozenset()
+        return cls(qtype, weight, sum(weight.values()) or 1.0, set(_YEAR.findall(question)),
+                   frozenset(v.rstrip(".,") for v in _NUMBER.findall(question)), excluded, unit,
+                   bool(_VERIFY_Q.search(fold(question))))
+
+    def answers_kind(self, text: str) -> bool:
+        """Whether a sentence holds the kind of value asked for: a count of the asked unit when the question
+        names one ("408 kota" for "berapa kota"), else what :func:`_has_type` accepts (a date for *kapan*)."""
+        if self.unit:
+            return bool(counts_of(text, self.unit) - self.numbers)
+        return _has_type(text, self.qtype, self.numbers)
+
+    def names_year(self, text: str) -> bool:
+        """The sentence names a year the question asks about (true when it asks about none)."""
+        return not self.years or bool(self.years & set(_YEAR.findall(text)))
 
     def cover(self, terms: set[str]) -> float:
         """Weighted share of the question's terms found in ``terms``."""
@@ -216,7 +294,8 @@ class _Query:
         what the question sets aside, and sentences about other years only."""
         delta = 0.0
         if self.qtype != "general" and _has_type(text, self.qtype, self.numbers):
-            delta += 0.12
+            # A count of the asked unit is the answer; other numbers ("misi 3", "2 surat") only may be.
+            delta += 0.04 if self.unit and not self.answers_kind(text) else 0.12
         if _CONFLICT.search(text) and cover > 0:
             delta += 0.04
         if _POINTER.search(text):
@@ -285,7 +364,7 @@ class ExtractiveAnswerer(Answerer):
             return Draft(ABSTAIN_TEXT, abstained=True, evidence=evidence, flags=["no_sentence"])
         wants_list = bool(_LIST_Q.search(fold(question)))
         chosen = self._select(cands, wants_list=wants_list, qtype=q.qtype)
-        pair = self._conflict_pair(q.qtype, chosen, cands, q.numbers)
+        pair = self._conflict_pair(q, chosen, cands)
         if pair is None and not any(_CONFLICT.search(c.text) for c in chosen):
             said = self._said_unknown(chosen[0], cands, wants_list, bool(_PRECISE_Q.search(fold(question))), q.years)
             if said is not None:
@@ -293,7 +372,7 @@ class ExtractiveAnswerer(Answerer):
         for c in pair or ():
             if c not in chosen:
                 chosen.append(c)
-        draft = self._render(chosen, pair, q.qtype, evidence, q.numbers)
+        draft = self._render(chosen, pair, q, evidence)
         if names and not draft.abstained:  # a procedure: the general rules answer it, but say what is missing
             draft.text = (f"Dokumen yang saya miliki tidak memuat nama {_join(names)}; yang berlaku umum sebagai "
                           f"berikut. {draft.text}")
@@ -318,6 +397,11 @@ class ExtractiveAnswerer(Answerer):
         def names_years(c: _Candidate) -> bool:
             return years <= set(_YEAR.findall(f"{c.lead} {c.text}"))
 
+        if years and not names_years(best):
+            # "… 2025 masih wajib …?": the 2017–2019 rule scoring a hair above the 2025 statement is no answer
+            # for 2025; the best sentence about the year asked is what the "not known" statement must beat.
+            best = max((c for c in cands if names_years(c)), key=lambda c: c.score, default=best)
+
         # "Not known" about another thing ("tenggat penyerahan MMR" for "panggilan 2025 lewat mana?") says
         # nothing about a question that names a year the statement does not.
         unknowns = [c for c in cands if c.unknown and names_years(c)]
@@ -332,19 +416,28 @@ class ExtractiveAnswerer(Answerer):
         return max(said, key=lambda c: c.score) if said else None
 
     @staticmethod
-    def _reading_order(chosen: list[_Candidate], qtype: str = "general",
-                       given: frozenset[str] = frozenset()) -> list[_Candidate]:
+    def _reading_order(chosen: list[_Candidate], q: _Query) -> list[_Candidate]:
         """The answer first, the other sentences after it in retrieval and document order.
 
         Document order throughout opened many answers with context from the top chunk and gave the answer
         second; a reader, and a focal point copying the first line, wants the answer first (gold set,
         ``key_fact_lead``: a key fact in the first cited sentence 0.602 → 0.662). The answer is the
-        best-scoring sentence (``chosen[0]``), except that a *kapan* question is led by the best chosen sentence
-        holding a date when the best one holds none ("Kapan UCCN dibentuk?" → "… dibentuk UNESCO pada 2004",
-        not the definition).
-        Only dates: numbers and capitalised names occur in almost every sentence, and a "berapa" rule put
-        "Asta Cita poin 3" ahead of the count asked for. A list stays in its own order: its items read as one
-        passage, whichever item scored best.
+        best-scoring sentence (``chosen[0]``), with three corrections:
+
+        * facts before caveats: a sentence saying the documents do not know something follows the facts chosen
+          beside it (when it alone answers, :meth:`_said_unknown` made it the whole answer) — except that when
+          the question asks whether a claim is true ("Apa benar …?"), "belum terverifikasi" is the verdict and
+          leads;
+        * a *kapan* or *berapa* question that names a year is led by a sentence naming that year ("Kapan batas
+          akhir aplikasi 2025?" → "31 Januari 2025 … 3 Maret 2025", not a rule dated 2017–2019; "tenaga kerja
+          tahun 2024?" → the 2024 figure, not 2015's);
+        * among those, a *kapan* question is led by the best sentence holding a date, a *siapa* question by the
+          best one naming a person (not "Kementerian Ekonomi Kreatif lahir bersama Kabinet Merah Putih" before
+          the sentence naming the minister), a *berapa <unit>* question by the best one giving a count of that
+          unit ("Berapa kota …?" → "… 408 kota"). Any number was too loose a test for *berapa*: it put "Asta
+          Cita poin 3" ahead of the count asked for.
+
+        A list stays in its own order and together: its items read as one passage, whichever item scored best.
         """
         if not chosen:
             return chosen
@@ -352,16 +445,26 @@ class ExtractiveAnswerer(Answerer):
         best = chosen[0]
         if best.lead and any(c is not best and c.hit is best.hit and c.lead == best.lead for c in chosen):
             return in_order
-        if qtype == "date" and not _has_type(best.text, qtype, given):
-            best = next((c for c in chosen if _has_type(c.text, qtype, given)), best)
+        unknown = [c for c in chosen if c.unknown]
+        known = [c for c in chosen if not c.unknown]
+        pool = (unknown + known) if q.verify else known or chosen  # the verdict first, or the facts first
+        if q.qtype in ("date", "number"):
+            pool = [c for c in pool if q.names_year(c.text)] or pool  # "… tahun 2024?": not the 2015 figure
+        # Any number, or any capitalised run, was too loose a test of the asked kind (see above).
+        steer = q.qtype in ("date", "person") or bool(q.unit)
+        best = next((c for c in pool if steer and q.answers_kind(c.text)), pool[0])
+        if best.lead:  # a list item leading: the rest of its list right after it, in order
+            rest = sorted((c for c in chosen if c is not best),
+                          key=lambda c: (c.hit is not best.hit or c.lead != best.lead, c.hit_rank, c.position))
+            return [best, *rest]
         return [best, *(c for c in in_order if c is not best)]
 
-    def _render(self, chosen: list[_Candidate], pair: tuple[_Candidate, _Candidate] | None, qtype: str,
-                evidence: float, given: frozenset[str] = frozenset()) -> Draft:
+    def _render(self, chosen: list[_Candidate], pair: tuple[_Candidate, _Candidate] | None, q: _Query,
+                evidence: float) -> Draft:
         """Cited answer text from the chosen sentences; chunks are numbered in order of first use."""
         # Abstain-with-citation only when every chosen sentence says the documents do not know.
         unknown = all(c.unknown for c in chosen)
-        chosen = self._reading_order(chosen, qtype, given)
+        chosen = self._reading_order(chosen, q)
         numbers: dict[str, int] = {}
         citations: list[Citation] = []
         quotes: dict[str, list[str]] = {}
@@ -393,7 +496,7 @@ class ExtractiveAnswerer(Answerer):
             text = "Dokumen yang saya miliki tidak memuat informasi pasti tentang hal ini. " + text
             flags.append("documents_say_unknown")
         if pair is not None and not stated:
-            shown = [f"{sorted(_values(c.text, qtype, given))[0]} [{numbers[c.hit.chunk.chunk_id]}]" for c in pair]
+            shown = [f"{min(_values(c.text, q.qtype, q.numbers))} [{numbers[c.hit.chunk.chunk_id]}]" for c in pair]
             text += (f" Catatan: sumber-sumber yang ditemukan menyebut nilai yang berbeda ({shown[0]} dan "
                      f"{shown[1]}); periksa sumber aslinya sebelum mengutip.")
         if conflict:
@@ -413,7 +516,8 @@ class ExtractiveAnswerer(Answerer):
                                                             strict=True)):
                 raw = h.chunk.text[a:b]
                 stripped = raw.lstrip()
-                if stripped.startswith(("#", "|")) or instruction or _SIGNPOST.match(stripped):
+                if stripped.startswith(("#", "|")) or instruction or _SIGNPOST.match(stripped) or \
+                        _OVERVIEW.match(stripped):
                     continue  # headings and table rows are not sentences; text addressed to the assistant is data
 
                 text = clean_sentence(raw)
@@ -444,9 +548,16 @@ class ExtractiveAnswerer(Answerer):
         # the best one sits in. A list of things nobody knows ("Belum ada informasi resmi tentang:") is not one
         # answer either: each item is a different topic, so only the items that score on their own are taken.
         if (best.lead and not best.unknown and qtype in ("general", "reason")) or wants_list:
-            # A list answers "apa saja" questions: take the best item's whole list (same chunk, same lead-in),
-            # or, when the best sentence is not a list item, the strongest list among the candidates.
+            # A list answers "apa saja" questions: take the best item's whole list (same chunk, same lead-in);
+            # when the best sentence is not a list item, the list it introduces (the one right after it: "Urutan
+            # persiapannya …:" after "… langkah pertama …"), whose items rarely repeat the question's words; else
+            # the strongest list among the candidates.
             lead, hit = ("", best.hit) if best.unknown else (best.lead, best.hit)
+            if not lead and not best.unknown:
+                after = min((c for c in cands if c.hit is best.hit and c.lead and not c.unknown
+                             and c.position > best.position), key=lambda c: c.position, default=None)
+                if after is not None and after.position <= best.position + 2:  # best, its lead-in, the first item
+                    lead = after.lead
             if not lead:
                 groups: dict[tuple[int, str], float] = {}
                 for c in cands:
@@ -473,19 +584,21 @@ class ExtractiveAnswerer(Answerer):
         return chosen
 
     @staticmethod
-    def _conflict_pair(qtype: str, chosen: list[_Candidate], cands: list[_Candidate],
-                       given: frozenset[str] = frozenset()) -> tuple[_Candidate, _Candidate] | None:
+    def _conflict_pair(q: _Query, chosen: list[_Candidate],
+                       cands: list[_Candidate]) -> tuple[_Candidate, _Candidate] | None:
         """Two strong sentences from different places that give different single values of the asked kind.
 
         "Strong" means close to the best sentence in score *and* in coverage of the question, so a sentence
         about another city or another year's event does not count as disagreement.
         """
-        if qtype not in ("date", "number"):
+        if q.qtype not in ("date", "number"):
             return None
         best = max(chosen, key=lambda c: c.score)
+        # A sentence about another year than the one asked is about another event: the 2025 call's channel does
+        # not disagree with a guess at 2026 for "Kapan panggilan 2027?".
         strong = [c for c in sorted(cands, key=lambda c: c.score, reverse=True)
-                  if c.score >= 0.7 * best.score and c.cover >= 0.9 * best.cover][:6]
-        items = [(c, _values(c.text, qtype, given)) for c in strong]
+                  if c.score >= 0.7 * best.score and c.cover >= 0.9 * best.cover and q.names_year(c.text)][:6]
+        items = [(c, _values(c.text, q.qtype, q.numbers)) for c in strong]
         items = [(c, v) for c, v in items if len(v) == 1]
         for i in range(len(items)):
             for j in range(i + 1, len(items)):
