@@ -328,12 +328,18 @@ def _doc_headings() -> dict[str, set[str]]:
     return {p.stem: {_norm(h) for h in headings(load_doc(p)[1])} for p in DOCS}
 
 
-def test_gold_rows():
-    rows = read_jsonl("gold.jsonl")
+# The gold set; the focal-point dev set (fresh questions used to find answer failures, 2026-12-05); and the held-out
+# set written before those fixes and run once after them (README, "Quality").
+QUESTION_SETS = ("gold.jsonl", "focal_dev.jsonl", "focal_holdout.jsonl")
+
+
+@pytest.mark.parametrize("name", QUESTION_SETS)
+def test_gold_rows(name: str):
+    rows = read_jsonl(name)
     ids, errs = set(), []
     doc_ids = _doc_ids()
     for r in rows:
-        w = f"gold {r.get('id')}"
+        w = f"{name} {r.get('id')}"
         for k, t in (
             ("id", str),
             ("question", str),
@@ -440,7 +446,7 @@ def test_gold_doc_sections_are_headings():
     """A gold_docs `section`, when given, must be a heading of that document."""
     heads = _doc_headings()
     errs = []
-    items = [(f"gold {r.get('id')}", r.get("gold_docs") or []) for r in read_jsonl("gold.jsonl")]
+    items = [(f"{name} {r.get('id')}", r.get("gold_docs") or []) for name in QUESTION_SETS for r in read_jsonl(name)]
     for c in read_jsonl("conversations.jsonl"):
         items += [
             (f"conversation {c.get('id')} turn {i + 1}", t.get("gold_docs") or [])
