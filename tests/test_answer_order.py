@@ -237,3 +237,14 @@ def test_cara_is_a_content_word_for_how_to_questions() -> None:
     from assistant.text import tokenize
 
     assert "cara" in tokenize("Bagaimana caranya mendaftar?") and "cara" in tokenize("Bagaimana cara daerah mulai")
+
+
+def test_english_words_in_a_chat_question_are_read_as_the_indonesian_ones_not_as_names() -> None:
+    from assistant.text import tokenize
+
+    q = "Requirement apa aja buat apply UCCN?"
+    terms = set(tokenize(q))
+    assert {"syarat", "daftar"} <= terms
+    assert unknown_names(q, terms, _idf(KNOWN | {"syarat"})) == []  # was "no document names Requirement"
+    # the documents' own English names keep their words ("Membership Monitoring Report" adds no "laporan")
+    assert "lapor" not in tokenize("Membership Monitoring Report")
