@@ -248,3 +248,33 @@ def test_english_words_in_a_chat_question_are_read_as_the_indonesian_ones_not_as
     assert unknown_names(q, terms, _idf(KNOWN | {"syarat"})) == []  # was "no document names Requirement"
     # the documents' own English names keep their words ("Membership Monitoring Report" adds no "laporan")
     assert "lapor" not in tokenize("Membership Monitoring Report")
+
+
+def test_chat_filler_the_index_never_saw_does_not_sink_the_evidence_but_unknown_names_do() -> None:
+    from assistant.answer.extractive import uninterpretable_terms
+    from assistant.text import tokenize
+
+    idf = _idf(KNOWN | {"formulir", "ubah"})
+    chatty = "min, formulir aplikasi UCCN boleh kami ubah layout-nya ga? mau kami rapihin pakai template sendiri"
+    terms = set(tokenize(chatty))
+    assert {"layout", "rapihin", "template"} <= uninterpretable_terms(chatty, terms, idf)
+    named = "Cara bikin NIB lewat OSS gimana?"
+    assert not {"nib", "oss"} & uninterpretable_terms(named, set(tokenize(named)), idf)  # unknown names keep weight
+    topic = "Bagaimana cuaca kota kreatif?"
+    assert "cuaca" not in uninterpretable_terms(topic, set(tokenize(topic)), idf)  # a real word the index lacks
+    text = "Formulir aplikasi UCCN adalah formulir baku yang tidak boleh diubah kota."
+    chunk = Chunk(doc_id="panduan", title="panduan", section="Formulir aplikasi", text=text, start=0, end=len(text),
+                  position=0)
+    hits = [ScoredChunk(chunk, score=1.0, dense=0.85, bm25=5.0)]  # a middling dense match, as chatty questions get
+    ans = ExtractiveAnswerer()
+    assert ans.evidence(chatty, hits, idf, terms) >= ans.abstain_threshold
+    assert not ans.answer(chatty, hits, idf, terms).abstained
+
+
+def test_an_unconfirmed_claim_answers_a_question_asking_whether_it_is_official() -> None:
+    text = "Angka 7,8% untuk PDB 2023 hanya muncul di satu artikel dan belum terkonfirmasi sebagai angka resmi."
+    hits = [_hit(0, "data", "Kontribusi PDB", text, 1.0)]
+    verify = ExtractiveAnswerer().answer("Kontribusi ekraf ke PDB 2023 udah 7,8%, itu angka resmi bukan?", hits)
+    assert not verify.abstained and "belum terkonfirmasi" in verify.text
+    plain = ExtractiveAnswerer().answer("Berapa kontribusi ekraf ke PDB 2023 yang resmi?", hits)
+    assert plain.abstained  # asked for the figure, the documents only say it is unconfirmed

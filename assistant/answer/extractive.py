@@ -58,7 +58,9 @@ _PLACE_WORDS = frozenset({"kota", "kabupaten", "provinsi", "pulau", "kepulauan",
 # "Apa benar …?", "Benarkah …?": the question asks whether a claim holds, so a statement that it is not
 # confirmed ("belum terverifikasi") is the answer itself, not a caveat to put after other facts.
 _VERIFY_Q = re.compile(r"\b(?:apa(?:kah)? (?:benar|betul|bener)|benarkah|betulkah|bener (?:gak|nggak|ga|tidak)|"
-                       r"benar (?:tidak|nggak|gak|ga)|hoax|hoaks)\b")
+                       r"benar (?:tidak|nggak|gak|ga)|hoax|hoaks|resmi (?:bukan|gak|nggak|tidak))\b|\bbukan\s*\?*\s*$")
+# A claim the documents found unconfirmed: for "Apa benar …?" / "… resmi bukan?" that is the answer, not a gap.
+_UNCONFIRMED = re.compile(r"belum (?:terverifikasi|diverifikasi|dikonfirmasi|terkonfirmasi)|tidak terkonfirmasi", re.I)
 _UNKNOWN = re.compile(
     r"(?:belum|tidak) ada (?:pula |juga |lagi )?informasi|belum diketahui|tidak diketahui|belum diumumkan|"
     r"tidak ditemukan|belum (?:ada )?(?:sumber|data) (?:resmi|yang)|"
@@ -130,6 +132,22 @@ def unknown_names(question: str, terms: set[str] | None, idf: Callable[[str], fl
         if any(t in terms and not t.isdigit() and idf(t) >= unseen for t in toks):
             out.append(" ".join(run))
     return out
+
+
+def uninterpretable_terms(question: str, terms: set[str], idf: Callable[[str], float]) -> set[str]:
+    """Never-seen question terms that are no Indonesian word and no part of a name: chat forms, English words,
+    leftover typos ("rapihin", "layout", "tebelnya", "timeline").
+
+    Why: the evidence score gives a never-seen word the top weight, so that "cuaca" or "Kota Medan" (a topic the
+    documents lack) sink it. Chat filler is no topic, yet a long informal question ("… boleh kami ubah layout-nya?
+    mau kami rapihin pakai template sendiri") sank below the threshold on it: 8 of 40 answerable questions of a
+    fresh focal-point set abstained. These terms get an ordinary weight instead; names the index never saw ("NIB",
+    "OSS", "Filipina") and unseen dictionary words keep theirs.
+    """
+    unseen = idf("\x00")
+    names = {t for n in unknown_names(question, terms, idf) for t in tokenize(n)}
+    return {t for t in terms
+            if idf(t) >= unseen and not t.isdigit() and t not in names and not is_indonesian_word(t)}
 
 
 def unanswerable_names(question: str, terms: set[str] | None, idf: Callable[[str], float] | None) -> list[str]:
@@ -326,13 +344,16 @@ class ExtractiveAnswerer(Answerer):
         """How well the retrieved chunks cover the question, in [0, 1]; the abstain decision uses it.
 
         Mostly the share of the question's content words (weighted by their rarity in the whole index, so a
-        word the documents never use — "Medan", "cuaca" — weighs most) found in one of the best three chunks,
-        plus the best dense similarity mapped from e5's compressed cosine range.
+        word the documents never use — "Medan", "cuaca" — weighs most, unless it is chat or English filler:
+        :func:`uninterpretable_terms`) found in one of the best three chunks, plus the best dense similarity mapped
+        from e5's compressed cosine range.
         """
         if not hits:
             return 0.0
         q = terms if terms is not None else content_terms(question)
         weight = {t: (idf(t) if idf else 1.0) for t in q}
+        if idf is not None:
+            weight.update(dict.fromkeys(uninterpretable_terms(question, q, idf), 1.0))
         total = sum(weight.values())
         cover = 0.0
         if total > 0:
@@ -462,8 +483,11 @@ class ExtractiveAnswerer(Answerer):
     def _render(self, chosen: list[_Candidate], pair: tuple[_Candidate, _Candidate] | None, q: _Query,
                 evidence: float) -> Draft:
         """Cited answer text from the chosen sentences; chunks are numbered in order of first use."""
-        # Abstain-with-citation only when every chosen sentence says the documents do not know.
+        # Abstain-with-citation only when every chosen sentence says the documents do not know; but "Apa benar
+        # …?" / "… resmi bukan?" is answered by "belum terkonfirmasi": a verdict on the claim, not a gap.
         unknown = all(c.unknown for c in chosen)
+        if unknown and q.verify and any(_UNCONFIRMED.search(c.text) for c in chosen):
+            unknown = False
         chosen = self._reading_order(chosen, q)
         numbers: dict[str, int] = {}
         citations: list[Citation] = []
