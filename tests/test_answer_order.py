@@ -278,3 +278,14 @@ def test_an_unconfirmed_claim_answers_a_question_asking_whether_it_is_official()
     assert not verify.abstained and "belum terkonfirmasi" in verify.text
     plain = ExtractiveAnswerer().answer("Berapa kontribusi ekraf ke PDB 2023 yang resmi?", hits)
     assert plain.abstained  # asked for the figure, the documents only say it is unconfirmed
+
+
+def test_a_question_about_a_year_no_chosen_sentence_names_says_the_documents_do_not_cover_it() -> None:
+    hits = [_hit(0, "konferensi", "Konferensi Tahunan 2026",
+                 "Konferensi Tahunan UCCN 2026 diadakan di Essaouira, Maroko, sebagai tuan rumah.", 1.0)]
+    later = ExtractiveAnswerer().answer("Tuan rumah konferensi tahunan UCCN 2027 sudah ditentukan?", hits)
+    assert later.abstained and "2027" in later.text and "Essaouira" not in later.text
+    same = ExtractiveAnswerer().answer("Tuan rumah konferensi tahunan UCCN 2026 di mana?", hits)
+    assert not same.abstained and "Essaouira" in same.text
+    guess = ExtractiveAnswerer().answer("Kapan konferensi di Essaouira, tahun 2027?", hits)
+    assert not guess.abstained and "2026" in guess.text  # in a kapan question the year may be the asker's guess

@@ -385,6 +385,13 @@ class ExtractiveAnswerer(Answerer):
             return Draft(ABSTAIN_TEXT, abstained=True, evidence=evidence, flags=["no_sentence"])
         wants_list = bool(_LIST_Q.search(fold(question)))
         chosen = self._select(cands, wants_list=wants_list, qtype=q.qtype)
+        if q.years and q.qtype != "date" and not any(
+                q.years & set(_YEAR.findall(f"{c.lead} {c.text} {c.hit.chunk.section}")) for c in chosen):
+            # "Tuan rumah konferensi tahun 2027 udah ditentuin?" was answered with 2026's host: when no chosen
+            # sentence (nor its section) names the year asked, the documents say nothing about that year. Not for
+            # *kapan*: there the year may be the asker's guess ("Kapan UCCN dibentuk, tahun 1999?" → 2004).
+            return Draft(f"{ABSTAIN_TEXT} Dokumen yang saya miliki tidak memuat informasi untuk tahun "
+                         f"{_join(sorted(q.years))}.", abstained=True, evidence=evidence, flags=["year_not_found"])
         pair = self._conflict_pair(q, chosen, cands)
         if pair is None and not any(_CONFLICT.search(c.text) for c in chosen):
             said = self._said_unknown(chosen[0], cands, wants_list, bool(_PRECISE_Q.search(fold(question))), q.years)
