@@ -289,3 +289,15 @@ def test_a_question_about_a_year_no_chosen_sentence_names_says_the_documents_do_
     assert not same.abstained and "Essaouira" in same.text
     guess = ExtractiveAnswerer().answer("Kapan konferensi di Essaouira, tahun 2027?", hits)
     assert not guess.abstained and "2026" in guess.text  # in a kapan question the year may be the asker's guess
+
+
+def test_between_equal_word_overlaps_the_sentence_of_the_chunk_closer_in_meaning_leads() -> None:
+    def hit(i: int, text: str, dense: float) -> ScoredChunk:
+        chunk = Chunk(doc_id="panduan", title="panduan", section="", text=text, start=0, end=len(text), position=i)
+        return ScoredChunk(chunk, score=1.0, dense=dense, bm25=5.0)
+
+    # Each covers three of the question's words (aplikasi/kota/beda and kota/perlakuan/beda); only meaning differs.
+    hits = [hit(0, "Batas aplikasi kota adalah dua berkas di bidang berbeda.", 0.84),
+            hit(1, "Kota metropolitan tidak diperlakukan beda dalam penilaian.", 0.90)]
+    draft = ExtractiveAnswerer().answer("Aplikasi kota besar diperlakukan beda?", hits)
+    assert _sentences(draft.text)[0].startswith("Kota metropolitan")
