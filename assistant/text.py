@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 # Bump when tokenisation changes: cached BM25 tokens of earlier builds are then ignored.
-TOKENIZER_VERSION = 9
+TOKENIZER_VERSION = 10
 _WORD = re.compile(r"[0-9a-z]+")
 _REG_ID = re.compile(r"\b\d{1,4}\s*/\s*\d{4}\b")
 # What a question sets aside: "selain Malang", "selain Ambon, Solo dan Bandung" (group 1: the names).
@@ -121,6 +121,15 @@ _SLANG = {
     "guidelines": "pedoman", "member": "anggota", "members": "anggota",
     "letter": "surat", "event": "acara", "shortlist": "daftar pendek",
     "nominee": "nominasi", "workshop": "lokakarya", "budget": "anggaran", "upload": "unggah", "online": "daring",
+    # Months as people abbreviate them in dates ("terbit 31 Okt 2024", "berita Feb 2026"): capitalised and unknown
+    # to the index, they read as names the documents never use, and the answer abstained.
+    "jan": "januari", "feb": "februari", "mar": "maret", "apr": "april", "jun": "juni", "jul": "juli",
+    "agu": "agustus", "agt": "agustus", "ags": "agustus", "agst": "agustus", "sep": "september",
+    "sept": "september", "okt": "oktober", "nov": "november", "des": "desember",
+    # More office shorthand and chat verbs seen in focal points' questions.
+    "menpar": "menteri pariwisata", "kemenpar": "kementerian pariwisata", "opd": "organisasi perangkat daerah",
+    "sertijab": "serah terima jabatan", "tautan": "url", "link": "url", "nyampe": "sampai", "nunjuk": "tunjuk",
+    "ngasih": "beri", "dikasih": "diberi", "nanya": "tanya", "nambahin": "tambah", "mutusin": "putus",
     # Not "pp" → "peraturan pemerintah": "atur" and "perintah" occur everywhere ("mengatur", "pemerintah daerah"),
     # and the expansion cost "PP 24/2022 ngatur soal apa?" its answer; the id "24/2022" already matches exactly.
     # Province abbreviations as officials write them ("Kaltim termasuk provinsi prioritas?"): without them the

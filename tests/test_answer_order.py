@@ -301,3 +301,13 @@ def test_between_equal_word_overlaps_the_sentence_of_the_chunk_closer_in_meaning
             hit(1, "Kota metropolitan tidak diperlakukan beda dalam penilaian.", 0.90)]
     draft = ExtractiveAnswerer().answer("Aplikasi kota besar diperlakukan beda?", hits)
     assert _sentences(draft.text)[0].startswith("Kota metropolitan")
+
+
+def test_abbreviated_months_and_offices_are_no_unknown_names() -> None:
+    from assistant.text import tokenize
+
+    q = "Katanya call UNESCO 2025 terbit 31 Okt 2024, berita Feb 2026 beda. Menpar setelah pemisahan siapa?"
+    terms = set(tokenize(q))
+    assert {"oktober", "februari", "menteri", "pariwisata"} <= terms
+    assert unknown_names(q, terms, _idf(KNOWN | {"call", "terbit", "oktober", "februari", "menteri", "pariwisata",
+                                                 "pisah", "berita", "beda", "kata"})) == []

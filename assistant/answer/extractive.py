@@ -60,7 +60,8 @@ _PLACE_WORDS = frozenset({"kota", "kabupaten", "provinsi", "pulau", "kepulauan",
 _VERIFY_Q = re.compile(r"\b(?:apa(?:kah)? (?:benar|betul|bener)|benarkah|betulkah|bener (?:gak|nggak|ga|tidak)|"
                        r"benar (?:tidak|nggak|gak|ga)|hoax|hoaks|resmi (?:bukan|gak|nggak|tidak))\b|\bbukan\s*\?*\s*$")
 # A claim the documents found unconfirmed: for "Apa benar …?" / "… resmi bukan?" that is the answer, not a gap.
-_UNCONFIRMED = re.compile(r"belum (?:terverifikasi|diverifikasi|dikonfirmasi|terkonfirmasi)|tidak terkonfirmasi", re.I)
+_UNCONFIRMED = re.compile(r"belum (?:terverifikasi|diverifikasi|dikonfirmasi|terkonfirmasi)|tidak terkonfirmasi|"
+                          r"tidak ditemukan (?:dalam|di) sumber resmi", re.I)
 _UNKNOWN = re.compile(
     r"(?:belum|tidak) ada (?:pula |juga |lagi )?informasi|belum diketahui|tidak diketahui|belum diumumkan|"
     r"tidak ditemukan|belum (?:ada )?(?:sumber|data) (?:resmi|yang)|"
