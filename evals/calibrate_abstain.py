@@ -7,6 +7,7 @@ not measured on the questions that chose it. "Unanswerable because the documents
 the threshold.
 
     python evals/calibrate_abstain.py --index-dir /tmp/kk-evalidx --embedding-cache .cache/test-embeddings.sqlite
+    python evals/calibrate_abstain.py --dataset evals/datasets/gold.jsonl --dataset evals/datasets/focal_dev.jsonl …
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from evals.eval_followups import DEFAULT_CACHE, DEFAULT_INDEX, open_assistant
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dataset", default="evals/datasets/gold.jsonl")
+    ap.add_argument("--dataset", action="append", default=None,
+                    help="question set(s) in the gold format; repeat to pool several (default: gold.jsonl)")
     ap.add_argument("--index-dir", default=None)
     ap.add_argument("--embedding-cache", default=None)
     ap.add_argument("--cost", type=float, default=2.0, help="weight of a false abstention vs a missed one")
@@ -31,7 +33,8 @@ def main() -> None:
     a = open_assistant(Path(args.index_dir) if args.index_dir else DEFAULT_INDEX,
                        Path(args.embedding_cache) if args.embedding_cache else DEFAULT_CACHE)
     bm25 = a.generation().bm25
-    rows = [json.loads(line) for line in Path(args.dataset).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for path in (args.dataset or ["evals/datasets/gold.jsonl"])
+            for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     ev = []
     for r in rows:
         hits = a.retrieve(r["question"], a.settings.top_k)
