@@ -110,6 +110,8 @@ _SLANG = {
     "perwali": "peraturan wali kota", "perbup": "peraturan bupati", "pergub": "peraturan gubernur",
     "walikota": "wali kota", "wamen": "wakil menteri", "natcom": "komisi nasional",
     "uu": "undang undang", "hki": "kekayaan intelektual",
+    # Not "pp" → "peraturan pemerintah": "atur" and "perintah" occur everywhere ("mengatur", "pemerintah daerah"),
+    # and the expansion cost "PP 24/2022 ngatur soal apa?" its answer; the id "24/2022" already matches exactly.
     # The documents say "kriteria seleksi nasional" where focal points ask "syarat(nya) apa?".
     "kriteria": "syarat",
     # English words focal points mix into Indonesian ("Requirement apa aja buat apply UCCN?"): as words the index
@@ -130,8 +132,6 @@ _SLANG = {
     "menpar": "menteri pariwisata", "kemenpar": "kementerian pariwisata", "opd": "organisasi perangkat daerah",
     "sertijab": "serah terima jabatan", "tautan": "url", "link": "url", "nyampe": "sampai", "nunjuk": "tunjuk",
     "ngasih": "beri", "dikasih": "diberi", "nanya": "tanya", "nambahin": "tambah", "mutusin": "putus",
-    # Not "pp" → "peraturan pemerintah": "atur" and "perintah" occur everywhere ("mengatur", "pemerintah daerah"),
-    # and the expansion cost "PP 24/2022 ngatur soal apa?" its answer; the id "24/2022" already matches exactly.
     # Province abbreviations as officials write them ("Kaltim termasuk provinsi prioritas?"): without them the
     # name is a word the documents never use, and the answerer would say they do not mention it.
     "jabar": "jawa barat", "jateng": "jawa tengah", "jatim": "jawa timur", "diy": "daerah istimewa yogyakarta",

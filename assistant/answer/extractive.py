@@ -387,8 +387,8 @@ class ExtractiveAnswerer(Answerer):
             return Draft(ABSTAIN_TEXT, abstained=True, evidence=evidence, flags=["no_sentence"])
         wants_list = bool(_LIST_Q.search(fold(question)))
         chosen = self._select(cands, wants_list=wants_list, qtype=q.qtype)
-        if q.years and q.qtype != "date" and not any(
-                q.years & set(_YEAR.findall(f"{c.lead} {c.text} {c.hit.chunk.section}")) for c in chosen):
+        if q.years and q.qtype != "date" and not any(q.names_year(f"{c.lead} {c.text} {c.hit.chunk.section}")
+                                                     for c in chosen):
             # "Tuan rumah konferensi tahun 2027 udah ditentuin?" was answered with 2026's host: when no chosen
             # sentence (nor its section) names the year asked, the documents say nothing about that year. Not for
             # *kapan*: there the year may be the asker's guess ("Kapan UCCN dibentuk, tahun 1999?" → 2004).
