@@ -328,9 +328,10 @@ def _doc_headings() -> dict[str, set[str]]:
     return {p.stem: {_norm(h) for h in headings(load_doc(p)[1])} for p in DOCS}
 
 
-# The gold set; the focal-point dev set (fresh questions used to find answer failures, 2026-12-05); and the held-out
-# set written before those fixes and run once after them (README, "Quality").
-QUESTION_SETS = ("gold.jsonl", "focal_dev.jsonl", "focal_holdout.jsonl")
+# The gold set; the focal-point dev set (fresh questions used to find answer failures, 2026-12-05); and three sets
+# each written before the changes it judged and run once after them (README, "Quality").
+QUESTION_SETS = ("gold.jsonl", "focal_dev.jsonl", "focal_holdout.jsonl", "focal_holdout2.jsonl",
+                 "focal_holdout3.jsonl")
 
 
 @pytest.mark.parametrize("name", QUESTION_SETS)
