@@ -7,9 +7,9 @@ from assistant.answer.extractive import unknown_names
 from assistant.models import Chunk, ScoredChunk
 
 
-def _hit(i: int, doc: str, section: str, text: str, score: float) -> ScoredChunk:
+def _hit(i: int, doc: str, section: str, text: str, score: float, dense: float = 0.9) -> ScoredChunk:
     chunk = Chunk(doc_id=doc, title=doc, section=section, text=text, start=0, end=len(text), position=i)
-    return ScoredChunk(chunk, score=score, dense=0.9, bm25=5.0)
+    return ScoredChunk(chunk, score=score, dense=dense, bm25=5.0)
 
 
 def _sentences(text: str) -> list[str]:
@@ -262,10 +262,8 @@ def test_chat_filler_the_index_never_saw_does_not_sink_the_evidence_but_unknown_
     assert not {"nib", "oss"} & uninterpretable_terms(named, set(tokenize(named)), idf)  # unknown names keep weight
     topic = "Bagaimana cuaca kota kreatif?"
     assert "cuaca" not in uninterpretable_terms(topic, set(tokenize(topic)), idf)  # a real word the index lacks
-    text = "Formulir aplikasi UCCN adalah formulir baku yang tidak boleh diubah kota."
-    chunk = Chunk(doc_id="panduan", title="panduan", section="Formulir aplikasi", text=text, start=0, end=len(text),
-                  position=0)
-    hits = [ScoredChunk(chunk, score=1.0, dense=0.85, bm25=5.0)]  # a middling dense match, as chatty questions get
+    hits = [_hit(0, "panduan", "Formulir aplikasi",  # a middling dense match, as chatty questions get
+                 "Formulir aplikasi UCCN adalah formulir baku yang tidak boleh diubah kota.", 1.0, dense=0.85)]
     ans = ExtractiveAnswerer()
     assert ans.evidence(chatty, hits, idf, terms) >= ans.abstain_threshold
     assert not ans.answer(chatty, hits, idf, terms).abstained
@@ -292,13 +290,9 @@ def test_a_question_about_a_year_no_chosen_sentence_names_says_the_documents_do_
 
 
 def test_between_equal_word_overlaps_the_sentence_of_the_chunk_closer_in_meaning_leads() -> None:
-    def hit(i: int, text: str, dense: float) -> ScoredChunk:
-        chunk = Chunk(doc_id="panduan", title="panduan", section="", text=text, start=0, end=len(text), position=i)
-        return ScoredChunk(chunk, score=1.0, dense=dense, bm25=5.0)
-
     # Each covers three of the question's words (aplikasi/kota/beda and kota/perlakuan/beda); only meaning differs.
-    hits = [hit(0, "Batas aplikasi kota adalah dua berkas di bidang berbeda.", 0.84),
-            hit(1, "Kota metropolitan tidak diperlakukan beda dalam penilaian.", 0.90)]
+    hits = [_hit(0, "panduan", "", "Batas aplikasi kota adalah dua berkas di bidang berbeda.", 1.0, dense=0.84),
+            _hit(1, "panduan", "", "Kota metropolitan tidak diperlakukan beda dalam penilaian.", 1.0, dense=0.90)]
     draft = ExtractiveAnswerer().answer("Aplikasi kota besar diperlakukan beda?", hits)
     assert _sentences(draft.text)[0].startswith("Kota metropolitan")
 
