@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 # Bump when tokenisation changes: cached BM25 tokens of earlier builds are then ignored.
-TOKENIZER_VERSION = 10
+TOKENIZER_VERSION = 11
 _WORD = re.compile(r"[0-9a-z]+")
 _REG_ID = re.compile(r"\b\d{1,4}\s*/\s*\d{4}\b")
 # What a question sets aside: "selain Malang", "selain Ambon, Solo dan Bandung" (group 1: the names).
@@ -31,11 +31,24 @@ _EXTRA_STOP = {
     "dgn", "utk", "tdk", "krn", "jd", "jg", "sm", "sama", "bisa", "ada", "pas", "doang", "lho", "kok", "kan",
     "mas", "mbak", "pak", "bu", "bapak", "ibu", "halo", "hai", "permisi", "terima", "kasih", "makasih", "thx",
     "lengkapnya", "persisnya", "sekarang", "skrg", "yah", "nah", "btw", "ok", "oke",
+    # hedges: "enaknya ngutip misi nomor berapa biar aman?" asks which mission to cite, not about safety. Not
+    # "kira-kira": it meets the documents' "perkiraan" ("Perkiraan tahun MMR" for "kira2 jatuh tahun brp?").
+    "enaknya", "aman", "biar", "suka",
 }
 # Words on Sastrawi's stop list that carry what a focal point asks: "Bagaimana caranya …?" wants the section
 # "Bagaimana cara daerah mulai mendaftar UCCN …?", and without "cara" the question was only "kota kreatif UNESCO".
-_CONTENT_WORDS = frozenset({"cara", "caranya"})
+# Likewise "baru"/"terbaru", "pertama", "terakhir": "anggota yang paling baru", "presiden pertama" ask for one end
+# of an order, and without the word only "anggota" remained.
+_CONTENT_WORDS = frozenset({"cara", "caranya", "baru", "pertama", "terakhir"})
 _stem_lock = threading.Lock()
+
+
+# Planning and budget documents and bodies every region has, named as the context of a question ("buat argumen
+# ke DPRD", "naskah RPJMD bagian ekraf"): generic, not the name of something the documents should know. As
+# unseen capitalised words they read as such names, and the answer abstained; spelt out ("rencana pembangunan
+# jangka menengah daerah") they outweighed the question's own topic.
+CONTEXT_ACRONYMS = frozenset({"dprd", "dpr", "rpjmd", "rpjpd", "rkpd", "apbd", "apbn", "renstra", "musrenbang",
+                              "skpd", "bumd", "lkpj", "dpa"})
 
 
 def fold(text: str) -> str:
@@ -80,13 +93,20 @@ def stem(word: str) -> str:
     return known if known is not None else _sastrawi_stem(word)
 
 
+# Stems that name the same act in this domain. Focal points "kirim" (send) a report or an application; the
+# documents "menyerahkan" it ("menyerahkan MMR setiap empat tahun", "penyerahan MMR"), so "MMR dikirim tiap
+# berapa tahun?" met only the "belum ada informasi … pengirimannya" caveat and abstained.
+# Likewise UNESCO "menetapkan" (designates) the members where users ask who "memutuskan" (decides) it.
+_STEM_SYNONYMS = {"serah": "kirim", "setor": "kirim", "putus": "tetap"}
+
+
 @lru_cache(maxsize=200_000)
 def _sastrawi_stem(word: str) -> str:
     if word.isdigit() or len(word) <= 3:
         return word
     with _stem_lock:  # Sastrawi keeps state in the stemmer object
-        out = _stemmer().stem(word)
-    return out or word
+        out = _stemmer().stem(word) or word
+    return _STEM_SYNONYMS.get(out, out)
 
 
 # Chat Indonesian → standard forms, so "nambah", "dapet", "kab", "dirjen" find the formal corpus text. Only
@@ -132,6 +152,12 @@ _SLANG = {
     "menpar": "menteri pariwisata", "kemenpar": "kementerian pariwisata", "opd": "organisasi perangkat daerah",
     "sertijab": "serah terima jabatan", "tautan": "url", "link": "url", "nyampe": "sampai", "nunjuk": "tunjuk",
     "ngasih": "beri", "dikasih": "diberi", "nanya": "tanya", "nambahin": "tambah", "mutusin": "putus",
+    "dtg": "datang", "dicek": "diperiksa", "dijadiin": "dijadikan", "agunan": "jaminan", "juri": "panel penilai",
+    "ngutip": "kutip", "nyusun": "susun", "nyiapin": "siapkan", "nyiapkan": "siapkan", "ngisi": "isi",
+    "ngumpulin": "kumpulkan", "ngumpulkan": "kumpulkan", "nyari": "cari", "ngundang": "undang", "ngurus": "urus",
+    "ngikut": "ikut", "ngikutin": "ikuti", "nentuin": "tentukan", "nunggu": "tunggu", "nerima": "terima",
+    "ngelapor": "lapor", "ngedaftar": "daftar", "daftarin": "daftarkan", "nyerahin": "serahkan",
+    "ngumumin": "umumkan", "ngajak": "ajak", "ngadain": "adakan", "ngeluarin": "keluarkan", "nyebutin": "sebut",
     # Province abbreviations as officials write them ("Kaltim termasuk provinsi prioritas?"): without them the
     # name is a word the documents never use, and the answerer would say they do not mention it.
     "jabar": "jawa barat", "jateng": "jawa tengah", "jatim": "jawa timur", "diy": "daerah istimewa yogyakarta",
@@ -220,6 +246,14 @@ def counts_of(text: str, unit_stems: frozenset[str]) -> set[str]:
     return out
 
 
+def _drop_idioms(ws: list[str]) -> list[str]:
+    """Words without the "pertama" of "pertama kali" ("for the first time": "Kapan UCCN pertama kali dibentuk?"
+    asks when, not about anything "pertama"; "kali" itself is a stop word)."""
+    if "pertama" not in ws:
+        return ws
+    return [w for i, w in enumerate(ws) if not (w == "pertama" and ws[i + 1:i + 2] == ["kali"])]
+
+
 def tokenize(text: str, *, stemming: bool = True, stopwords: bool = True,
              stems: dict[str, str] | None = None) -> list[str]:
     """Tokens for BM25 and lexical overlap: content words, stemmed, plus exact regulation ids.
@@ -227,16 +261,17 @@ def tokenize(text: str, *, stemming: bool = True, stopwords: bool = True,
     ``stems``, when given, collects each word's stem (an index's stem table, see :func:`remember_stems`).
     """
     sw = stop_words() if stopwords else frozenset()
+    ws = _drop_idioms(_digits(words(text)))
     if stems is not None and stemming:
         out = []
-        for w in _digits(words(text)):
+        for w in ws:
             if w not in sw:
                 st = stems.get(w)
                 if st is None:
                     st = stems[w] = stem(w)
                 out.append(st)
     else:
-        out = [stem(w) if stemming else w for w in _digits(words(text)) if w not in sw]
+        out = [stem(w) if stemming else w for w in ws if w not in sw]
     out.extend(m.group(0).replace(" ", "") for m in _REG_ID.finditer(text))
     return out
 

@@ -305,3 +305,45 @@ def test_abbreviated_months_and_offices_are_no_unknown_names() -> None:
     assert {"oktober", "februari", "menteri", "pariwisata"} <= terms
     assert unknown_names(q, terms, _idf(KNOWN | {"call", "terbit", "oktober", "februari", "menteri", "pariwisata",
                                                  "pisah", "berita", "beda", "kata"})) == []
+
+
+def test_a_how_often_question_is_answered_by_the_recurrence_not_by_a_caveat_about_other_details() -> None:
+    hits = [_hit(0, "kewajiban", "Apa itu MMR?",
+                 "Belum ada informasi resmi dalam dokumen ini tentang templat MMR, tenggat penyerahan MMR, maupun "
+                 "saluran pengirimannya. MMR memuat rencana aksi empat tahun.", 1.0),
+            _hit(1, "kewajiban", "Apa itu MMR?",
+                 "Setiap anggota UCCN menyerahkan MMR setiap empat tahun setelah tahun penetapan.", 0.9)]
+    draft = ExtractiveAnswerer().answer("MMR itu dikirim tiap berapa tahun?", hits)
+    assert not draft.abstained
+    assert "setiap empat tahun setelah" in _sentences(draft.text)[0]
+
+
+def test_a_documented_no_such_rule_answers_a_yes_no_question_but_not_an_open_one() -> None:
+    text = ("Dokumen ini tidak menemukan aturan tertulis yang mewajibkan status KaTa Kreatif sebagai syarat mutlak "
+            "pendaftaran UCCN.")
+    hits = [_hit(0, "kata-kreatif", "Apakah KaTa Kreatif syarat UCCN?", text, 1.0)]
+    yes_no = ExtractiveAnswerer().answer("wajib gak sih berstatus KaTa Kreatif dulu baru boleh daftar UCCN?", hits)
+    assert not yes_no.abstained and yes_no.text.startswith("Dokumen ini tidak menemukan aturan")
+    which = ExtractiveAnswerer().answer("Aturan apa yang mewajibkan status KaTa Kreatif untuk daftar UCCN?", hits)
+    assert which.abstained  # asked for the rule itself: the documents have none
+
+
+def test_generic_regional_bodies_named_as_context_are_no_unknown_names() -> None:
+    from assistant.text import tokenize
+
+    q = "udah brp daerah yg punya Dinas Ekraf sendiri? buat argumen ke DPRD"
+    known = KNOWN | {"daerah", "punya", "dinas", "ekonomi", "kreatif", "argumen"}
+    assert unknown_names(q, set(tokenize(q)), _idf(known)) == []
+    q2 = "Berapa anggaran dinas ekraf DPRD Kota Medan?"
+    assert unknown_names(q2, set(tokenize(q2)), _idf(known | {"anggar"})) == ["DPRD Kota Medan"]
+
+
+def test_a_word_the_index_lacks_weighs_less_in_a_sentence_that_only_sets_the_scene() -> None:
+    from assistant.answer.extractive import uninterpretable_terms
+    from assistant.text import tokenize
+
+    idf = _idf(KNOWN | {"tim", "uji", "petik", "pmk3i", "kabupaten", "periksa"})
+    scene = "minggu depan tim uji petik PMK3I mau datang ke kabupaten kami. biasanya yg dicek apa aja ya?"
+    assert "minggu" in uninterpretable_terms(scene, set(tokenize(scene)), idf)
+    asked = "Apa cuaca minggu depan di kabupaten kami?"
+    assert not {"minggu", "cuaca"} & uninterpretable_terms(asked, set(tokenize(asked)), idf)

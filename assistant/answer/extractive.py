@@ -25,6 +25,7 @@ from assistant.answer.base import ABSTAIN_TEXT, Answerer, Draft
 from assistant.answer.guard import instruction_flags
 from assistant.models import Citation, ScoredChunk
 from assistant.text import (
+    CONTEXT_ACRONYMS,
     SET_ASIDE,
     content_terms,
     counts_of,
@@ -49,6 +50,12 @@ _DAY_OF_MONTH = re.compile(
 # jumlah anggota": that names the thing counted, and the answer may count it in another noun ("408 kota").
 _COUNT_Q = re.compile(r"\b(?:berapa|berapakah|brp)\s+(?:banyak\s+)?([a-z]+)")
 _DURATIONS = frozenset({"tahun", "bulan", "minggu", "hari", "jam"})
+# How often ("MMR dikirim tiap berapa tahun?", "konferensinya berapa tahun sekali?"): the answer states a
+# recurrence ("setiap empat tahun", "empat tahun sekali", "tahunan"), not just any count of years.
+_FREQUENCY_Q = re.compile(r"\b(?:tiap|setiap|per) berapa\b|\bberapa (?:\w+ )?sekali\b|\bseberapa sering\b|"
+                          r"\bberapa kali (?:dalam|per|se)")
+_FREQUENCY = re.compile(r"\b(?:tiap|setiap|per)\s+(?:\w+\s+)?(?:tahun|bulan|minggu|hari)\b|"
+                        r"\b(?:tahun|bulan|minggu|hari) sekali\b|\btahunan\b|\bsetahun sekali\b", re.I)
 # A person's name for *siapa*: a capitalised run with a word that is no Indonesian root word ("Teuku Riefky
 # Harsya", "Presiden Prabowo"), not an institution or a place made of ordinary words ("Kabinet Merah Putih",
 # "Kementerian Ekonomi Kreatif") nor one introduced as a place ("Kota Surakarta").
@@ -69,6 +76,16 @@ _UNKNOWN = re.compile(
     r"(?:tidak|belum) (?:ada|tercatat|tercantum|disebut(?:kan)?|dimuat|termuat) (?:dalam|di) (?:dokumen|sumber)|"
     r"tidak menemukan (?:aturan|informasi|data)|(?:belum|tidak) (?:dapat|bisa) (?:dipastikan|memastikan)|"
     r"belum (?:terverifikasi|diverifikasi|dikonfirmasi)|belum terkonfirmasi|tidak terkonfirmasi", re.I)
+# A finding that no such rule exists ("Dokumen ini tidak menemukan aturan tertulis yang mewajibkan …", "tidak
+# ditemukan kisi-kisi skor berangka"). To a yes/no question ("wajib gak …?", "pakai skor angka?", "cuma buat kota
+# besar ya?") that is the answer — no such requirement is documented — not a gap in the documents.
+_NO_RULE_FOUND = re.compile(r"tidak (?:ditemukan|menemukan) (?:\w+ ){0,2}(?:aturan|ketentuan|kisi-kisi|larangan|"
+                            r"syarat|kewajiban|skor)", re.I)
+# A question asking for a value or a list has one of these; a yes/no question has none ("apakah" and a leading
+# "apa" before a modal — "Apa harus …?" — ask yes or no).
+_WH_WORD = re.compile(r"\b(?:siapa|kapan|berapa|brp|bagaimana|gimana|gmn|mengapa|kenapa|di ?mana|dimanakah|mana|"
+                      r"apa saja|apa aja|"
+                      r"apa(?! (?:harus|wajib|boleh|bisa|perlu|ada|benar|betul|memang|sudah|masih)\b))\b")
 _CONFLICT = re.compile(
     r"berbeda|tidak sama|tidak konsisten|selisih|bertentangan|versi lain|sumber lain menyebut|simpang siur|"
     r"perbedaan angka|angka yang berbeda", re.I)
@@ -130,6 +147,8 @@ def unknown_names(question: str, terms: set[str] | None, idf: Callable[[str], fl
         run = m.group(0).split()
         if _SENTENCE_START.fullmatch(question[: m.start()]) and is_indonesian_word(run[0]):
             run = run[1:]  # "Keberapa …", "Sebutkan …": an ordinary word, or one derived from it
+        if all(fold(w) in CONTEXT_ACRONYMS for w in run):
+            continue  # "ke DPRD", "naskah RPJMD": where the answer will be used, not what it is about
         toks = [t for w in run for t in tokenize(w)]
         if any(t in terms and not t.isdigit() and idf(t) >= unseen for t in toks):
             out.append(" ".join(run))
@@ -148,8 +167,30 @@ def uninterpretable_terms(question: str, terms: set[str], idf: Callable[[str], f
     """
     unseen = idf("\x00")
     names = {t for n in unknown_names(question, terms, idf) for t in tokenize(n)}
+    asked = set(tokenize(" ".join(_asking_sentences(question))))
     return {t for t in terms
-            if idf(t) >= unseen and not t.isdigit() and t not in names and not is_indonesian_word(t)}
+            if idf(t) >= unseen and not t.isdigit() and t not in names
+            and (not is_indonesian_word(t) or t not in asked)}
+
+
+_ASKS = re.compile(r"\?|\b(?:apa|apakah|siapa|kapan|berapa|brp|bagaimana|gimana|gmn|mengapa|kenapa|mana|dimana|"
+                   r"boleh|bisa|bisakah|perlu|harus|wajib)\b", re.I)
+_PURPOSE = re.compile(r"^\s*(?:biar|supaya|agar|untuk|buat|soalnya|karena|krn)\b", re.I)
+
+
+def _asking_sentences(question: str) -> list[str]:
+    """The sentences of a message that ask; the others set the scene ("minggu depan tim uji petik mau datang ke
+    kabupaten kami.", "… biar tim kami bisa latihan jawab").
+
+    Why: a dictionary word the documents never use sinks the evidence when it is what is asked about ("cuaca"),
+    but in a sentence that only tells the situation ("minggu", "latihan") it says nothing about whether the
+    documents answer, and a long, polite message abstained where its short form was answered. Such words get
+    the ordinary weight of :func:`uninterpretable_terms`; a one-sentence message is all question."""
+    parts = [p for p in re.split(r"(?<=[.?!])\s+", question.strip()) if p.strip()]
+    if len(parts) <= 1:
+        return parts
+    asking = [p for p in parts if _ASKS.search(p) and not _PURPOSE.match(p)]
+    return asking or parts
 
 
 def unanswerable_names(question: str, terms: set[str] | None, idf: Callable[[str], float] | None) -> list[str]:
@@ -273,6 +314,8 @@ class _Query:
     # otherwise ("berapa kontribusi …?" answered by "7,38%") any number is the asked kind of value.
     unit: frozenset[str] = frozenset()
     verify: bool = False  # "Apa benar …?": an "unconfirmed" statement answers it
+    frequency: bool = False  # "tiap berapa tahun?": a stated recurrence answers it
+    yesno: bool = False  # no question word: a documented "no such rule" answers it (see _NO_RULE_FOUND)
 
     @classmethod
     def of(cls, question: str, hits: list[ScoredChunk], terms: set[str] | None,
@@ -292,11 +335,15 @@ class _Query:
             unit = frozenset()
         return cls(qtype, weight, sum(weight.values()) or 1.0, set(_YEAR.findall(question)),
                    frozenset(v.rstrip(".,") for v in _NUMBER.findall(question)), excluded, unit,
-                   bool(_VERIFY_Q.search(fold(question))))
+                   bool(_VERIFY_Q.search(fold(question))), bool(_FREQUENCY_Q.search(fold(question))),
+                   not _WH_WORD.search(fold(question)))
 
     def answers_kind(self, text: str) -> bool:
         """Whether a sentence holds the kind of value asked for: a count of the asked unit when the question
-        names one ("408 kota" for "berapa kota"), else what :func:`_has_type` accepts (a date for *kapan*)."""
+        names one ("408 kota" for "berapa kota"), a recurrence when it asks how often ("setiap empat tahun"), else
+        what :func:`_has_type` accepts (a date for *kapan*)."""
+        if self.frequency:
+            return bool(_FREQUENCY.search(text))
         if self.unit:
             return bool(counts_of(text, self.unit) - self.numbers)
         return _has_type(text, self.qtype, self.numbers)
@@ -313,7 +360,9 @@ class _Query:
         """Bonuses and penalties on top of coverage: the asked kind of value, a stated disagreement, signposts,
         what the question sets aside, and sentences about other years only."""
         delta = 0.0
-        if self.qtype != "general" and _has_type(text, self.qtype, self.numbers):
+        if self.frequency:
+            delta += 0.12 if self.answers_kind(text) else 0.0
+        elif self.qtype != "general" and _has_type(text, self.qtype, self.numbers):
             # A count of the asked unit is the answer; other numbers ("misi 3", "2 surat") only may be.
             delta += 0.04 if self.unit and not self.answers_kind(text) else 0.12
         if _CONFLICT.search(text) and cover > 0:
@@ -396,7 +445,7 @@ class ExtractiveAnswerer(Answerer):
                          f"{_join(sorted(q.years))}.", abstained=True, evidence=evidence, flags=["year_not_found"])
         pair = self._conflict_pair(q, chosen, cands)
         if pair is None and not any(_CONFLICT.search(c.text) for c in chosen):
-            said = self._said_unknown(chosen[0], cands, wants_list, bool(_PRECISE_Q.search(fold(question))), q.years)
+            said = self._said_unknown(chosen[0], cands, wants_list, bool(_PRECISE_Q.search(fold(question))), q)
             if said is not None:
                 chosen = [said]
         for c in pair or ():
@@ -411,7 +460,7 @@ class ExtractiveAnswerer(Answerer):
 
     @staticmethod
     def _said_unknown(best: _Candidate, cands: list[_Candidate], wants_list: bool, precise: bool,
-                      years: set[str]) -> _Candidate | None:
+                      q: _Query) -> _Candidate | None:
         """The sentence saying the documents do not know what is asked, when it answers the question best.
 
         The documents often say outright that something is not known ("belum ada informasi resmi …"); quoting
@@ -422,8 +471,12 @@ class ExtractiveAnswerer(Answerer):
         It does not decide when the documents do say something to the point: a known fact about as strong (but
         a fact about another year than the one asked, "PDB 2019 …" for "PDB 2024?", does not count), or a
         sentence of the same passage saying the sources disagree — "uncertain because sources conflict" is an
-        answer to give with its facts, not an abstention.
+        answer to give with its facts, not an abstention. Nor, when the question asks for a count in a unit or for a
+        recurrence, against a best sentence giving exactly that ("setiap empat tahun" for "tiap berapa tahun?"):
+        a statement that some other detail is unknown ("tenggat penyerahan MMR") does not hold such a value.
         """
+        years = q.years
+
         def names_years(c: _Candidate) -> bool:
             return years <= set(_YEAR.findall(f"{c.lead} {c.text}"))
 
@@ -440,6 +493,8 @@ class ExtractiveAnswerer(Answerer):
                        for c in cands)
         if best in unknowns and (precise or (not wants_list and not rival and not disputed)):
             return best
+        if (q.unit or q.frequency) and q.answers_kind(best.text):
+            unknowns = [c for c in unknowns if q.answers_kind(c.text)]
         said = [c for c in unknowns if c.score >= 0.7 * best.score and c.cover > best.cover + 0.1]
         if precise:
             said += [c for c in unknowns if c.score >= 0.9 * best.score and c.cover >= best.cover]
@@ -578,11 +633,16 @@ class ExtractiveAnswerer(Answerer):
                          + 0.02 * (pos == 0))
                 score += q.adjustment(text, sent_terms, cover)
                 unknown = bool(_UNKNOWN.search(text) or (item_lead and _UNKNOWN.search(item_lead)))
+                if unknown and q.yesno and _NO_RULE_FOUND.search(text):
+                    unknown = False  # "wajib gak …?" — "tidak ditemukan aturan yang mewajibkan …" answers no
                 out.append(_Candidate(rank, pos, text, score, h, cover, item_lead, unknown))
         return out
 
     def _select(self, cands: list[_Candidate], wants_list: bool = False, qtype: str = "general") -> list[_Candidate]:
-        ranked = sorted(cands, key=lambda c: c.score, reverse=True)
+        # Scores within a rounding error are a tie, which the sentence covering more of the question wins ("PP
+        # 24/2022 ngatur soal apa?": "Pasal 9 PP 24/2022 mengatur …" over "PP 24/2022 ditandatangani …"), not
+        # whichever chunk came first.
+        ranked = sorted(cands, key=lambda c: (round(c.score, 3), c.cover), reverse=True)
         best = ranked[0]
         chosen = [best]
         seen = [set(tokenize(best.text, stemming=False))]
