@@ -40,8 +40,11 @@ _SELECTOR = re.compile(r"\byang\s+(?:mana|paling|lain)\b|\bselain\b|\blainnya\b"
 _ANAPHORA = re.compile(r"\b(dia|ia|beliau|mereka|itu|tersebut|ini|sana|situ)\b|\w+nya\b", re.I)
 _OTHER = re.compile(r"(?<!antara )\b(?:lain|lainnya)\b", re.I)  # "kota lain", not "antara lain" (among others)
 _PERSON = re.compile(r"\b(dia|ia|beliau)\b", re.I)
+# "tiap berapa tahun", "berapa lama" ask with their unit: left behind, "tahun" became the next question's topic
+# ("Isinya apa saja?" after "MMR dikirim tiap berapa tahun?" → "Apa saja isi MMR tahun?").
 _WH = re.compile(
-    r"\b(apa saja|siapa saja|mana saja|tahun berapa|nomor berapa|tanggal berapa|bulan apa|berapa|kapan|di mana|"
+    r"\b(apa saja|siapa saja|mana saja|tahun berapa|nomor berapa|tanggal berapa|bulan apa|"
+    r"(?:tiap |setiap )?berapa (?:tahun|bulan|minggu|hari|kali|lama)(?: sekali)?|berapa|kapan|di mana|"
     r"ke mana|dari mana|yang mana|siapa|apakah|apa|bagaimana|mengapa|keberapa|ke berapa|mana)\b", re.I)
 _ASKS_NAME = {"yang mana", "mana saja", "mana", "siapa", "siapa saja"}
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
@@ -77,7 +80,11 @@ _FILLER = _CHAT_FILLER | {"itu", "tersebut", "ini"}  # in a follow-up, demonstra
 _KEEP_NYA = {"hanya", "tanya", "punya", "bertanya", "nyanyi", "karenanya", "bernyanyi", "menanya", "sesungguhnya",
              "sebelumnya", "selanjutnya", "berikutnya", "sesudahnya", "setelahnya", "akibatnya"}
 _PLACE_WHO = re.compile(r"\b(kota|kabupaten|daerah|negara|provinsi)\b(.*?)\bsiapa\b", re.I)
-_WHAT_IF_NOT = re.compile(r"\btidak\b(.*)\bbagaimana\b|\bbagaimana\b(.*)\btidak\b", re.I)
+# "Kalau nggak dikirim gimana?", "Kalau telat gimana?": the consequence of not doing (or being late with) it.
+_WHAT_IF_NOT = re.compile(r"\b(?:tidak|telat|terlambat|lupa)\b(.*)\bbagaimana\b|"
+                          r"\bbagaimana\b(.*)\b(?:tidak|telat|terlambat|lupa)\b", re.I)
+# "Bedanya sama PMK3I apa?" after a question about KaTa Kreatif compares the two: the old subject stays.
+_COMPARE = re.compile(r"\b(?:beda|perbedaan|berbeda|bedanya|dibanding|dibandingkan|bandingkan|versus|vs)\b", re.I)
 # Names every question here is implicitly about: carried along as context, never substituted.
 _ANCHORS = {"uccn", "unesco", "indonesia"}
 # Words a user writes in lower case that the corpus also capitalises ("Konferensi Tahunan"): not names then.
@@ -165,12 +172,17 @@ class RuleRewriter:
         for i, m in enumerate(tokens):
             w = m.group(0)
             first = initial and i == 0 and m.start() == 0
+            if current and re.search(r"[,.;:!?()]", text[tokens[i - 1].end():m.start()]):
+                # A name ends at punctuation: "Dalam Kabinet Merah Putih, Teuku Riefky Harsya …" is two names.
+                out.append(" ".join(current))
+                current = []
             if not _YEAR.fullmatch(w) and self._is_name(w, first):
                 current.append(w)
                 continue
             # "Menteri Ekraf …", "Konferensi Tahunan …" at the start: a capitalised title before a name.
-            if (first and w[:1].isupper() and fold(w) in _GENERIC and i + 1 < len(tokens)
-                    and self._is_name(tokens[i + 1].group(0), False)):
+            # Not a stop word: "Dalam Kabinet …" opens a sentence with a preposition, not a title.
+            if (first and w[:1].isupper() and fold(w) in _GENERIC and fold(w) not in stop_words()
+                    and i + 1 < len(tokens) and self._is_name(tokens[i + 1].group(0), False)):
                 current.append(w)
                 continue
             if current:
@@ -235,7 +247,7 @@ class RuleRewriter:
                 continue
             if _VERB.match(f):  # the previous question's predicate ("didirikan"), not its topic
                 continue
-            out.append(w)
+            out.append(w.lower())  # no name (those are slots of their own): "Kewajiban …" began a sentence
         return out[:4]
 
     # -- rewriting -------------------------------------------------------------------------------------
@@ -244,7 +256,8 @@ class RuleRewriter:
             return question
         prev_turn = history[-1]
         prev = prev_turn.standalone.strip().rstrip(" ?")
-        pf = self._frame(drop_set_aside(prev))
+        # Framed in plain words, so that "tahun brp" is the question word "tahun berapa", not a topic "tahun".
+        pf = self._frame(drop_set_aside(self.normalize_words(prev)).rstrip(" ?"))
         answer = _plain_answer(prev_turn.answer or "")
         # Slots the follow-up names by reference: "bidang yang sama", "tahun itu", "tahun depannya".
         q = question
@@ -279,6 +292,20 @@ class RuleRewriter:
             # from one) is a name the corpus does not know, not an attribute like "ekspornya" or "syaratnya", nor a
             # term it uses ("kalau dossier?").
             f = _Frame(None, [" ".join(w.capitalize() for w in f.rest)], f.anchors, f.years, [])
+        named = {w for e in f.names + f.anchors for w in e.split()}
+        head = core.split(" ", 1)[0]
+        if head[:1].isupper() and head not in named:
+            # The follow-up's capitalised first word is no name ("Surat dukungannya …", "Dasar hukumnya?"); moved
+            # into the middle of the rewrite it would read as one, and the next turn would carry it as a subject.
+            core = head[:1].lower() + core[1:]
+            f = _Frame(f.wh, f.names, f.anchors, f.years, [w[:1].lower() + w[1:] if w == head else w for w in f.rest])
+
+        # "Bedanya sama PMK3I apa?": a comparison of the new name with the previous subject, which stays.
+        if _COMPARE.search(core) and f.names and pf.names and fold(f.names[0]) != fold(pf.names[0]):
+            said = {fold(w) for n in f.names for w in n.split()}
+            extra = [w for w in f.rest if not _COMPARE.fullmatch(w) and fold(w) not in {"sama", "dengan", "antara"}
+                     and fold(w) not in said]
+            return _question(" ".join(["apa beda", pf.names[0], "dengan", f.names[0], *extra]))
 
         # A bare noun phrase ("Kalau Pekalongan?", "Ekspornya?", "Kalau tahun depannya?"): the previous
         # question with one slot swapped.
@@ -306,7 +333,10 @@ class RuleRewriter:
         # Topic words only where the follow-up has almost none of its own ("yang mana?", "Kalau nggak dikirim
         # gimana?"): more words would pull the answer towards the previous one.
         elided = _SELECTOR.search(core) or len(content_terms(core)) <= 1 or core.startswith("apa akibatnya jika")
-        if not f.names and not answer_names and elided:
+        consequence = core.startswith("apa akibatnya jika")
+        if not f.names and not answer_names and elided and not (consequence and pf.names):
+            # (A consequence needs only its subject: "Kalau telat gimana?" after "Apa saja isi MMR?" asks about a
+            # late MMR, not about its contents.)
             context += self._context_words(pf.rest)
         if not years and not f.names:
             context += pf.years
@@ -343,12 +373,15 @@ class RuleRewriter:
         if person:
             if pf.wh not in ("siapa", "siapa saja"):
                 return []
-            return [n for n in names if len(n.split()) >= 2 and fold(n.split()[0]) not in _ORG_WORDS][:1]
+            people = [n for n in names if len(n.split()) >= 2 and fold(n.split()[0]) not in _ORG_WORDS]
+            # A person's name has a word that is no Indonesian word; "Kabinet Merah Putih" has none.
+            return sorted(people, key=lambda n: all(is_indonesian_word(fold(w)) for w in n.split()))[:1]
         if pf.wh == "yang mana":
             return self._picked(answer, pf, asked)
         said = {fold(w) for n in pf.names for w in n.split()}
         regs = [m.group(0) for m in _REGULATION.finditer(first) if fold(m.group(0).split()[0]) not in said]
-        return regs[:1] if pf.wh in ("apa", "apa saja") else []
+        # (also after a yes/no question: "HKI bisa jadi agunan?" → "Pasal 9 PP 24/2022 …" → "Dasar hukumnya?")
+        return regs[:1] if pf.wh in ("apa", "apa saja", None) else []
 
     def _picked(self, answer: str, pf: _Frame, asked: set[str]) -> list[str]:
         """The name a "yang mana" answer picked: the one written nearest to the question's own words

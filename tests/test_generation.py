@@ -423,6 +423,21 @@ def _turn(question: str, standalone: str, answer: str = "") -> Turn:
      "Kota Surabaya bidang apa di UCCN?"),
     ([_turn("Berapa tenaga kerja ekraf tahun 2024?", "Berapa tenaga kerja ekraf tahun 2024?")], "Kalau ekspornya?",
      "Berapa ekspor ekraf tahun 2024?"),
+    # "tiap berapa tahun" is the question word with its unit, not a topic "tahun" to carry along.
+    ([_turn("MMR itu dikirim tiap berapa tahun?", "MMR itu dikirim tiap berapa tahun?")], "Isinya apa saja?",
+     "Apa saja isi MMR?"),
+    # Being late is asked like not sending: the consequence, about the subject only (not its contents).
+    ([_turn("Isinya apa saja?", "Apa saja isi MMR?")], "Kalau telat gimana?", "Apa akibatnya jika telat MMR?"),
+    # A comparison keeps the previous subject beside the new name.
+    ([_turn("Apa itu KaTa Kreatif?", "Apa itu KaTa Kreatif?")], "Bedanya sama PMK3I apa?",
+     "Apa beda KaTa Kreatif dengan PMK3I?"),
+    # The follow-up's capitalised first word is no name once it stands mid-sentence.
+    ([_turn("Apa syarat daftar UCCN?", "Apa syarat daftar UCCN?")], "Surat dukungannya dari siapa aja?",
+     "Siapa saja surat dukungan dari UCCN?"),
+    # The person of the previous answer: not the cabinet named before a comma, nor a sentence's first word.
+    ([_turn("Siapa menteri ekonomi kreatif sekarang?", "Siapa menteri ekonomi kreatif sekarang?",
+            "Dalam Kabinet Merah Putih, Teuku Riefky Harsya ditunjuk sebagai Menteri Ekonomi Kreatif. [1]")],
+     "Dia dilantik kapan?", "Kapan Teuku Riefky Harsya dilantik?"),
 ])
 def test_rule_rewriter_fills_slots(history, question, expect):
     assert RuleRewriter(KNOWN, CORPUS_WORDS).rewrite(question, history) == expect
