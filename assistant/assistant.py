@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.answer import Answerer, Draft
 from assistant.answer.guard import strip_instructions
 from assistant.chunking import Chunker
+from assistant.compound import merge_drafts, repeats, split_asks
 from assistant.config import Settings, get_settings
 from assistant.conversation import ConversationStore, RuleRewriter, Turn
 from assistant.embeddings import CachedEmbeddings, build_embedder
@@ -168,12 +169,18 @@ class Assistant:
             remember: bool = True) -> Answer:
         """One cited answer (follow-ups are understood from ``conversation_id``'s history)."""
         t0 = time.perf_counter()
-        q, standalone, hits, timings = self._prepare(question, conversation_id, filters)
+        q, standalone, hits, timings, parts = self._prepare(question, conversation_id, filters)
         t = time.perf_counter()
-        bm25 = self.generation().bm25
-        draft = self.answerer.answer(standalone, hits, bm25.idf, set(bm25.query_terms(standalone)))
+        draft = self._answer(standalone, hits, parts)
         timings["answer"] = round((time.perf_counter() - t) * 1000, 2)
         return self._finish(q, standalone, hits, draft, timings, t0, conversation_id, remember)
+
+    def _answer(self, standalone: str, hits: list[ScoredChunk], parts: list[_Part]) -> Draft:
+        """The answerer's draft; for a message asking several things, one draft per part, merged."""
+        if parts:
+            return merge_drafts([(p.asked, p.draft) for p in parts])
+        bm25 = self.generation().bm25
+        return self.answerer.answer(standalone, hits, bm25.idf, set(bm25.query_terms(standalone)))
 
     def ask_stream(self, question: str, conversation_id: str | None = None, filters: Filters | None = None,
                    remember: bool = True) -> Iterator[StreamItem]:
@@ -181,15 +188,15 @@ class Assistant:
         pieces of checked answer text, then ``done`` with the finished :class:`Answer`, whose text equals the
         concatenated deltas. Answerers without a ``stream`` method (the extractive one) yield one delta."""
         t0 = time.perf_counter()
-        q, standalone, hits, timings = self._prepare(question, conversation_id, filters)
+        q, standalone, hits, timings, parts = self._prepare(question, conversation_id, filters)
         yield StreamItem("retrieval", hits=hits, standalone=standalone)
         t = time.perf_counter()
         bm25 = self.generation().bm25
         args = (standalone, hits, bm25.idf, set(bm25.query_terms(standalone)))
         stream = getattr(self.answerer, "stream", None)
         draft = None
-        if stream is None:
-            draft = self.answerer.answer(*args)
+        if stream is None or parts:  # (the parts of a compound message are answered whole, then merged)
+            draft = self._answer(standalone, hits, parts)
             yield StreamItem("delta", text=draft.text)
         else:
             for ev in stream(*args):
@@ -204,8 +211,9 @@ class Assistant:
                                                      remember))
 
     def _prepare(self, question: str, conversation_id: str | None,
-                 filters: Filters | None) -> tuple[str, str, list[ScoredChunk], dict[str, float]]:
-        """Validate, rewrite a follow-up into a stand-alone question, retrieve."""
+                 filters: Filters | None) -> tuple[str, str, list[ScoredChunk], dict[str, float], list[_Part]]:
+        """Validate, rewrite a follow-up into a stand-alone question, retrieve; a message asking several things
+        is retrieved and answered part by part (:meth:`_ask_parts`), and the hits of all parts interleaved."""
         q = self.validate_question(question)
         history = self.conversations.history(conversation_id) if conversation_id else []
         self.generation()
@@ -216,9 +224,33 @@ class Assistant:
         standalone = strip_instructions(standalone) or standalone
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        hits = self.retrieve(standalone, None, filters, timings)
+        asked = split_asks(standalone)
+        parts = self._ask_parts(asked, filters, timings) if len(asked) > 1 else []
+        hits = _interleave([p.hits for p in parts]) if parts else self.retrieve(standalone, None, filters, timings)
         timings["retrieve"] = round((time.perf_counter() - t) * 1000, 2)
-        return q, standalone, hits, timings
+        return q, standalone, hits, timings, parts
+
+    def _ask_parts(self, asked: list[str], filters: Filters | None, timings: dict[str, float]) -> list[_Part]:
+        """Retrieve and answer the parts of a compound message in order, each later part read as a follow-up of
+        the one before and its answer ("… di Solo dipasang di mana? sekalian yg di Ambon")."""
+        bm25 = self.generation().bm25
+        parts: list[_Part] = []
+        previous: Turn | None = None
+        for a in asked:
+            part = self._rewriter.rewrite(a, [previous]) if previous is not None else a
+            part = strip_instructions(part) or part
+            found = self.retrieve(part, None, filters, timings)
+            draft = self.answerer.answer(part, found, bm25.idf, set(bm25.query_terms(part)))
+            if previous is not None and repeats(draft, [p.draft for p in parts]):
+                # Found only what an earlier part's answer already said ("… periode tahun berapa, trus hasilnya
+                # dilaporkan ke mana?" → the same ECOPER sentence): asked together with the part before it, the
+                # question reaches the sentence next to that one.
+                part = f"{previous.standalone.rstrip(' ?')}, {part}"
+                found = self.retrieve(part, None, filters, timings)
+                draft = self.answerer.answer(part, found, bm25.idf, set(bm25.query_terms(part)))
+            parts.append(_Part(a, part, found, draft))
+            previous = Turn(a, part, draft.text, "", [], 0.0)
+        return parts
 
     def _finish(self, q: str, standalone: str, hits: list[ScoredChunk], draft: Draft, timings: dict[str, float],
                 t0: float, conversation_id: str | None, remember: bool) -> Answer:
@@ -276,6 +308,28 @@ class Assistant:
             if store is not None:
                 store.close()
         self.embedder.close()
+
+
+@dataclass
+class _Part:
+    """One asking part of a compound message: as written, as searched, what the search found, its answer."""
+
+    asked: str
+    standalone: str
+    hits: list[ScoredChunk]
+    draft: Draft
+
+
+def _interleave(rankings: list[list[ScoredChunk]]) -> list[ScoredChunk]:
+    """The parts' rankings merged turn by turn (first of each part, then second …), each chunk once."""
+    out: list[ScoredChunk] = []
+    seen: set[str] = set()
+    for rank in range(max((len(r) for r in rankings), default=0)):
+        for r in rankings:
+            if rank < len(r) and r[rank].chunk.chunk_id not in seen:
+                seen.add(r[rank].chunk.chunk_id)
+                out.append(r[rank])
+    return out
 
 
 def _hit(h: ScoredChunk) -> SearchHit:

@@ -1,0 +1,142 @@
+"""Messages that ask several things at once ("… tempatnya di mana & pelaksananya direktorat apa?", "UCCN
+berdirinya tahun berapa? kota yang paling awal gabung siapa").
+
+Focal points write chat messages, not one question per message. Retrieved as one query, such a message finds
+the chunk of one part and the answer covers that part only. :func:`split_asks` cuts a message into its asking
+parts — conservatively: only at a question mark, "&" or ";", or a ", terus/lalu/sekalian …" join, and only when
+each side asks something — and :func:`merge_drafts` joins the parts' answers into one, numbering the sources
+across the whole answer. A message with one asking part is left alone (the ordinary path answers it).
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answer.base import ABSTAIN_TEXT, Draft
+from assistant.models import Citation
+
+MAX_PARTS = 4
+# What makes a piece ask something: a question word, a yes/no modal, or a question mark.
+_ASKS = re.compile(r"\?|\b(?:apa|apakah|siapa|kapan|berapa|brp|bagaimana|gimana|gmn|mengapa|kenapa|di ?mana|mana|"
+                   r"bolehkah|bisakah|perlukah|haruskah)\b", re.I)
+# A fragment that only makes sense after the previous part ("sekalian yg di Ambon", "terus kalau Bandung?").
+_CONTINUES = re.compile(r"^\s*(?:sekalian|sekaligus|terus|trus|lalu|kalau|kalo|klo|bagaimana dengan|gimana dengan)\b",
+                        re.I)
+_JOIN = re.compile(r"\s*;\s*|,\s*(?=(?:terus|trus|lalu|sekalian|sekaligus)\b)|\s*&\s*", re.I)
+# A piece that qualifies the one before rather than asking anew: a condition on its answer ("…belum sih? kalau
+# udah, di bidang apa?") or alternatives for it ("… dari mana? surat resmi atau liat di web?").
+_CONDITIONAL = re.compile(r"^\s*(?:kalau|kalo|klo|jika|bila|seandainya)\s+(?:udah|sudah|iya|ya|belum|tidak|nggak|gak|"
+                          r"memang|benar|betul|bisa|boleh|ada)\b", re.I)
+_QUESTION_WORD = re.compile(r"\b(?:apa|apakah|siapa|kapan|berapa|brp|bagaimana|gimana|gmn|mengapa|kenapa|di ?mana|"
+                            r"mana)\b", re.I)
+_SENTENCE = re.compile(r"(?<=[?!.])\s+")
+_MARK = re.compile(r"\[(\d+)\]")
+
+
+def _asks(piece: str) -> bool:
+    return bool(_ASKS.search(piece))
+
+
+def _joins(sentence: str) -> list[str]:
+    """``sentence`` cut at its joins, except an "&" between two names ("Malang & Ponorogo" is one subject)."""
+    out, start = [], 0
+    for m in _JOIN.finditer(sentence):
+        before = sentence[:m.start()].split()[-1:] or [""]
+        after = sentence[m.end():].split()[:1] or [""]
+        if "&" in m.group(0) and before[0][:1].isupper() and after[0][:1].isupper():
+            continue
+        out.append(sentence[start:m.start()])
+        start = m.end()
+    return [*out, sentence[start:]]
+
+
+def split_asks(message: str) -> list[str]:
+    """The asking parts of ``message`` in order; a single-element list when it asks one thing.
+
+    A sentence that only sets the scene ("Kota kami baru ditetapkan tahun 2025.") stays with the part after it,
+    and a trailing purpose clause ("… biar tim kami bisa latihan") with the part before it, so that no words are
+    lost; a part of fewer than three words is no question of its own ("Kapan dan di mana …" is one).
+    """
+    text = " ".join(message.split())
+    pieces: list[str] = []
+    for sent in _SENTENCE.split(text):
+        for piece in _joins(sent):
+            if piece.strip(" ,"):
+                pieces.append(piece.strip(" ,"))
+    parts: list[str] = []
+    pending = ""  # scene-setting sentences waiting for the question they introduce
+    for piece in pieces:
+        asking = _asks(piece) or (parts and _CONTINUES.match(piece))
+        qualifies = parts and not pending and (_CONDITIONAL.match(piece) or (
+            " atau " in f" {piece.lower()} " and not _QUESTION_WORD.search(piece)))
+        if asking and len(piece.split()) >= 3 and not qualifies:
+            parts.append(f"{pending} {piece}".strip())
+            pending = ""
+        elif parts and not pending:
+            parts[-1] = f"{parts[-1]} {piece}"  # "… biar tim kami bisa latihan jawab": still the same part
+        else:
+            pending = f"{pending} {piece}".strip()
+    if pending:
+        if not parts:
+            return [text]
+        parts[-1] = f"{parts[-1]} {pending}"
+    if len(parts) < 2 or len(parts) > MAX_PARTS:
+        return [text]
+    return parts
+
+
+def _units(text: str) -> list[str]:
+    """The cited sentences of an answer text, without their markers."""
+    return [_MARK.sub("", u).strip() for u in re.split(r"(?<=\])\s+", text) if _MARK.sub("", u).strip()]
+
+
+def repeats(draft: Draft, earlier: list[Draft]) -> bool:
+    """Whether ``draft`` says nothing the ``earlier`` parts' answers did not (see :func:`merge_drafts`)."""
+    said = {u for d in earlier if not d.abstained for u in _units(d.text)}
+    return not draft.abstained and set(_units(draft.text)) <= said
+
+
+def merge_drafts(parts: list[tuple[str, Draft]]) -> Draft:
+    """One answer from the answers to the parts of a message: each part's text in order, its ``[n]`` markers
+    renumbered so that one chunk has one number across the answer. A part the documents do not answer says
+    which part it is (and why, when the answerer said why); the whole abstains only when every part does."""
+    numbers: dict[str, int] = {}
+    cites: dict[str, Citation] = {}
+    texts: list[str] = []
+    shown: set[str] = set()
+    flags: list[str] = ["compound"]
+    for question, draft in parts:
+        local = {c.n: c for c in draft.citations}
+
+        def renumber(m: re.Match[str], local: dict[int, Citation] = local) -> str:
+            c = local.get(int(m.group(1)))
+            if c is None:
+                return m.group(0)
+            key = c.chunk_id or f"{c.doc_id}#{c.section}"
+            if key not in numbers:
+                numbers[key] = len(numbers) + 1
+                cites[key] = c.model_copy(update={"n": numbers[key]})
+            elif c.quote and c.quote not in cites[key].quote:
+                prev = cites[key]
+                cites[key] = prev.model_copy(update={"quote": f"{prev.quote} {c.quote}".strip()})
+            return f"[{numbers[key]}]"
+
+        body = _MARK.sub(renumber, draft.text)
+        if not draft.abstained:
+            # Two parts may find the same sentence ("… periode 2016–2022" for both "periode tahun berapa" and
+            # "hasilnya dilaporkan ke mana"): it is said once, and a part left with nothing new says it found
+            # the same (the Assistant first asks such a part again together with the one before it).
+            units = [u for u in re.split(r"(?<=\])\s+", body) if u.strip()]
+            fresh = [u for u in units if _MARK.sub("", u).strip() not in shown]
+            shown.update(_MARK.sub("", u).strip() for u in fresh)
+            body = " ".join(fresh) if fresh else (
+                f"Tentang “{question.rstrip(' ?')}?”: yang saya temukan dalam dokumen sama dengan jawaban di atas.")
+        if draft.abstained:
+            reason = body[len(ABSTAIN_TEXT):].strip() if body.startswith(ABSTAIN_TEXT) else body
+            body = f"Tentang “{question.rstrip(' ?')}?”: informasinya tidak ada dalam dokumen yang saya miliki."
+            body += f" {reason}" if reason else ""
+        texts.append(body)
+        flags += [f for f in draft.flags if f not in flags]
+    return Draft(text="\n\n".join(texts), abstained=all(d.abstained for _, d in parts),
+                 citations=sorted(cites.values(), key=lambda c: c.n), conflict=any(d.conflict for _, d in parts),
+                 flags=flags, evidence=max((d.evidence for _, d in parts), default=0.0))
