@@ -331,7 +331,7 @@ def _doc_headings() -> dict[str, set[str]]:
 # The gold set; the focal-point dev set (fresh questions used to find answer failures, 2026-12-05); and three sets
 # each written before the changes it judged and run once after them (README, "Quality").
 QUESTION_SETS = ("gold.jsonl", "focal_dev.jsonl", "focal_holdout.jsonl", "focal_holdout2.jsonl",
-                 "focal_holdout3.jsonl")
+                 "focal_holdout3.jsonl", "focal_holdout4.jsonl", "focal_holdout5.jsonl")
 
 
 @pytest.mark.parametrize("name", QUESTION_SETS)
