@@ -347,3 +347,24 @@ def test_a_word_the_index_lacks_weighs_less_in_a_sentence_that_only_sets_the_sce
     assert "minggu" in uninterpretable_terms(scene, set(tokenize(scene)), idf)
     asked = "Apa cuaca minggu depan di kabupaten kami?"
     assert not {"minggu", "cuaca"} & uninterpretable_terms(asked, set(tokenize(asked)), idf)
+
+
+def test_a_question_for_a_decree_number_is_not_answered_by_what_the_decree_says() -> None:
+    hits = [_hit(0, "kementerian", "Dinas Ekraf",
+                 "Pada 2025 Kemenekraf dan Kemendagri menerbitkan surat keputusan bersama (SKB) sebagai pedoman "
+                 "pembentukan dinas ekonomi kreatif. PP 24/2022 mengatur pembiayaan berbasis kekayaan intelektual.",
+                 1.0)]
+    skb = ExtractiveAnswerer().answer("nomor SKB Kemenekraf-Kemendagri soal pembentukan dinas ekraf brp ya?", hits)
+    assert skb.abstained and "tidak memuat nomor" in skb.text and "number_not_found" in skb.flags
+    assert skb.citations  # what the documents do say about it is still quoted
+    pp = ExtractiveAnswerer().answer("PP nomor berapa yang mengatur pembiayaan berbasis kekayaan intelektual?", hits)
+    assert not pp.abstained and "24/2022" in _sentences(pp.text)[0]
+
+
+def test_a_year_in_a_scene_setting_sentence_is_not_the_year_asked() -> None:
+    hits = [_hit(0, "kewajiban", "MMR",
+                 "Laporan MMR memuat rencana aksi empat tahun dan pelaksanaan Mission Statement UCCN.", 1.0)]
+    draft = ExtractiveAnswerer().answer("Kota kami ditetapkan tahun 2025. Laporan MMR isinya apa saja?", hits)
+    assert not draft.abstained and "rencana aksi" in draft.text  # not "the documents say nothing about 2025"
+    asked = ExtractiveAnswerer().answer("Laporan MMR tahun 2025 isinya apa saja?", hits)
+    assert asked.abstained and "2025" in asked.text

@@ -86,6 +86,10 @@ _NO_RULE_FOUND = re.compile(r"tidak (?:ditemukan|menemukan) (?:\w+ ){0,2}(?:atur
 _WH_WORD = re.compile(r"\b(?:siapa|kapan|berapa|brp|bagaimana|gimana|gmn|mengapa|kenapa|di ?mana|dimanakah|mana|"
                       r"apa saja|apa aja|"
                       r"apa(?! (?:harus|wajib|boleh|bisa|perlu|ada|benar|betul|memang|sudah|masih)\b))\b")
+# "nomor SKB-nya berapa?", "nomor berapa": an identifier is asked; only a sentence giving one ("Nomor 24",
+# "24/2022", "misi 3", "Pasal 9") answers it, and a sentence about the decree without its number does not.
+_IDENT_Q = re.compile(r"\bnomor(?:nya)?(?:\s+\S+){0,8}?\s+(?:berapa|brp)\b|\b(?:berapa|brp)\s+nomor(?:nya)?\b")
+_IDENT = re.compile(r"\b(?:nomor|no\.?)\s*\d|\b\d{1,4}\s*/\s*\d{4}\b|\b(?:misi|pasal|butir|poin|ayat|bab)\s+\d", re.I)
 _CONFLICT = re.compile(
     r"berbeda|tidak sama|tidak konsisten|selisih|bertentangan|versi lain|sumber lain menyebut|simpang siur|"
     r"perbedaan angka|angka yang berbeda", re.I)
@@ -316,6 +320,7 @@ class _Query:
     verify: bool = False  # "Apa benar …?": an "unconfirmed" statement answers it
     frequency: bool = False  # "tiap berapa tahun?": a stated recurrence answers it
     yesno: bool = False  # no question word: a documented "no such rule" answers it (see _NO_RULE_FOUND)
+    ident: bool = False  # "nomor SKB-nya berapa?": only a sentence giving a number or an id answers it
 
     @classmethod
     def of(cls, question: str, hits: list[ScoredChunk], terms: set[str] | None,
@@ -333,10 +338,13 @@ class _Query:
         unit = count_unit(question) if qtype == "number" else frozenset()
         if unit and not any(counts_of(h.chunk.text, unit) for h in hits):
             unit = frozenset()
-        return cls(qtype, weight, sum(weight.values()) or 1.0, set(_YEAR.findall(question)),
+        # The years a question asks about are in its asking sentences: "Kota kami baru ditetapkan tahun 2025.
+        # Laporan MMR pertama harus masuk tahun berapa?" asks for a year after 2025, not about 2025.
+        asking = " ".join(_asking_sentences(question))
+        return cls(qtype, weight, sum(weight.values()) or 1.0, set(_YEAR.findall(asking)),
                    frozenset(v.rstrip(".,") for v in _NUMBER.findall(question)), excluded, unit,
                    bool(_VERIFY_Q.search(fold(question))), bool(_FREQUENCY_Q.search(fold(question))),
-                   not _WH_WORD.search(fold(question)))
+                   not _WH_WORD.search(fold(question)), bool(_IDENT_Q.search(fold(question))))
 
     def answers_kind(self, text: str) -> bool:
         """Whether a sentence holds the kind of value asked for: a count of the asked unit when the question
@@ -443,6 +451,13 @@ class ExtractiveAnswerer(Answerer):
             # *kapan*: there the year may be the asker's guess ("Kapan UCCN dibentuk, tahun 1999?" → 2004).
             return Draft(f"{ABSTAIN_TEXT} Dokumen yang saya miliki tidak memuat informasi untuk tahun "
                          f"{_join(sorted(q.years))}.", abstained=True, evidence=evidence, flags=["year_not_found"])
+        if q.ident and not any(_IDENT.search(c.text) for c in chosen):
+            # "nomor SKB … berapa?" answered with what the SKB says but not its number: the number is what the
+            # asker needs (for a regulation's preamble, say), and the documents do not give it.
+            draft = self._render(chosen, None, q, evidence)
+            return Draft(f"{ABSTAIN_TEXT} Dokumen yang saya miliki tidak memuat nomor yang ditanyakan; yang tercatat: "
+                         f"{draft.text}", abstained=True, citations=draft.citations, evidence=evidence,
+                         flags=["number_not_found"])
         pair = self._conflict_pair(q, chosen, cands)
         if pair is None and not any(_CONFLICT.search(c.text) for c in chosen):
             said = self._said_unknown(chosen[0], cands, wants_list, bool(_PRECISE_Q.search(fold(question))), q)
