@@ -381,3 +381,20 @@ def test_cli_is_attached_and_cheap_to_import():
 
     res = CliRunner().invoke(app, ["eval", "--help"])
     assert res.exit_code == 0 and "retrieval" in res.output and "feedback-export" in res.output
+
+
+def test_retrieval_misses_tell_a_subject_the_gold_passage_never_names_from_one_it_does():
+    from evals.retrieval_misses import misses, names
+
+    assert names("tahun berapakah The Greatest Showman dirilis?") == ["The Greatest Showman"]
+    assert names("Apakah nama tempat wisata yang terkenal di Jepang ?") == ["Jepang"]
+    passages = {"p1": "Film ini dirilis pada 20 Desember 2017.", "p2": "Mary Celeste ditemukan pada 1872.",
+                "p3": "The Greatest Showman adalah film musikal."}
+    questions = [{"id": "q1", "question": "Kapan The Greatest Showman dirilis?", "gold_passage_ids": ["p1"]},
+                 {"id": "q2", "question": "Kapan Mary Celeste ditemukan?", "gold_passage_ids": ["p2"]},
+                 {"id": "q3", "question": "Apa itu The Greatest Showman?", "gold_passage_ids": ["p3"]}]
+    run = {"q1": ["p3", "p2", "p1"], "q2": ["p1", "p3", "p2"], "q3": ["p3"]}
+    rows = {r["id"]: r for r in misses(run, passages, questions, k=1)}
+    assert set(rows) == {"q1", "q2"}  # q3 is found at rank 1
+    assert rows["q1"]["rank"] == 3 and rows["q1"]["in_gold"] == [] and rows["q1"]["in_pool"] == ["The Greatest Showman"]
+    assert rows["q2"]["in_gold"] == ["Mary Celeste"]
