@@ -328,7 +328,10 @@ class RuleRewriter:
         # The follow-up has its own question word (or asks yes/no): borrow the subject it lacks.
         context: list[str] = []
         if not f.names:
-            context += answer_names + pf.names  # what the previous answer found, and the old subject
+            # A regulation the previous answer found stands for the old subject ("Isinya soal apa?" after "Aturan
+            # pelaksana UU apa?" → "PP 24/2022", not "PP 24/2022 UU", whose "undang" pulled "diundangkan"); the
+            # item a "yang mana" answer picked goes with it ("Manado" of "KaTa Kreatif 2025").
+            context += answer_names + (pf.names if not answer_names or pf.wh == "yang mana" else [])
         context += pf.anchors
         # Topic words only where the follow-up has almost none of its own ("yang mana?", "Kalau nggak dikirim
         # gimana?"): more words would pull the answer towards the previous one.

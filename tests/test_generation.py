@@ -438,6 +438,10 @@ def _turn(question: str, standalone: str, answer: str = "") -> Turn:
     ([_turn("Siapa menteri ekonomi kreatif sekarang?", "Siapa menteri ekonomi kreatif sekarang?",
             "Dalam Kabinet Merah Putih, Teuku Riefky Harsya ditunjuk sebagai Menteri Ekonomi Kreatif. [1]")],
      "Dia dilantik kapan?", "Kapan Teuku Riefky Harsya dilantik?"),
+    # A regulation the previous answer found stands for the old subject (the law it implements).
+    ([_turn("Aturan pelaksananya apa?", "Apa aturan pelaksana UU?",
+            "Salah satu peraturan pelaksana UU 24/2019 adalah PP 24/2022. [1]")],
+     "Isinya soal apa?", "Apa isi soal PP 24/2022?"),
 ])
 def test_rule_rewriter_fills_slots(history, question, expect):
     assert RuleRewriter(KNOWN, CORPUS_WORDS).rewrite(question, history) == expect
