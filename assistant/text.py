@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 # Bump when tokenisation changes: cached BM25 tokens of earlier builds are then ignored.
-TOKENIZER_VERSION = 11
+TOKENIZER_VERSION = 12
 _WORD = re.compile(r"[0-9a-z]+")
 _REG_ID = re.compile(r"\b\d{1,4}\s*/\s*\d{4}\b")
 # What a question sets aside: "selain Malang", "selain Ambon, Solo dan Bandung" (group 1: the names).
@@ -47,8 +47,13 @@ _stem_lock = threading.Lock()
 # ke DPRD", "naskah RPJMD bagian ekraf"): generic, not the name of something the documents should know. As
 # unseen capitalised words they read as such names, and the answer abstained; spelt out ("rencana pembangunan
 # jangka menengah daerah") they outweighed the question's own topic.
-CONTEXT_ACRONYMS = frozenset({"dprd", "dpr", "rpjmd", "rpjpd", "rkpd", "apbd", "apbn", "renstra", "musrenbang",
-                              "skpd", "bumd", "lkpj", "dpa"})
+CONTEXT_ACRONYMS = frozenset({
+    "dprd", "dpr", "rpjmd", "rpjpd", "rkpd", "apbd", "apbn", "renstra", "renja", "musrenbang", "skpd", "bumd", "lkpj",
+    "dpa", "ripekda", "ripparda", "rakor", "rakernas",
+    # the asker's own office ("Kami di Disbudpar …")
+    "disbudpar", "disparbud", "disparekraf", "dispar", "disbud", "diskominfo", "disperindag", "kadis", "sekda",
+    "pemprov",
+})
 
 
 def fold(text: str) -> str:
@@ -97,7 +102,8 @@ def stem(word: str) -> str:
 # documents "menyerahkan" it ("menyerahkan MMR setiap empat tahun", "penyerahan MMR"), so "MMR dikirim tiap
 # berapa tahun?" met only the "belum ada informasi … pengirimannya" caveat and abstained.
 # Likewise UNESCO "menetapkan" (designates) the members where users ask who "memutuskan" (decides) it.
-_STEM_SYNONYMS = {"serah": "kirim", "setor": "kirim", "putus": "tetap"}
+# "memuat" (contains) is what users call the "isi" of a report.
+_STEM_SYNONYMS = {"serah": "kirim", "setor": "kirim", "putus": "tetap", "muat": "isi"}
 
 
 @lru_cache(maxsize=200_000)
@@ -114,7 +120,8 @@ def _sastrawi_stem(word: str) -> str:
 _SLANG = {
     "nyambung": "sambung", "nyambungnya": "sambung", "sebutin": "sebut", "nyebut": "sebut", "nyoba": "coba",
     "nambah": "tambah", "bareng": "bersama", "barengan": "bersama", "pake": "pakai", "dipake": "dipakai",
-    "ngirim": "kirim", "telat": "terlambat", "dapet": "dapat", "dateng": "datang", "bikin": "buat",
+    "ngirim": "kirim", "telat": "terlambat", "dapet": "dapat", "dateng": "hadir",  # ("datang" is a stop word)
+    "bikin": "buat",
     "gede": "besar", "ngatur": "atur", "ngecek": "periksa", "cek": "periksa", "bener": "benar", "nulis": "tulis",
     "bilang": "sebut", "abis": "setelah", "milih": "pilih", "info": "informasi", "kab": "kabupaten",
     "pemkab": "pemerintah kabupaten", "pemkot": "pemerintah kota", "dirjen": "direktur jenderal",
@@ -152,7 +159,9 @@ _SLANG = {
     "menpar": "menteri pariwisata", "kemenpar": "kementerian pariwisata", "opd": "organisasi perangkat daerah",
     "sertijab": "serah terima jabatan", "tautan": "url", "link": "url", "nyampe": "sampai", "nunjuk": "tunjuk",
     "ngasih": "beri", "dikasih": "diberi", "nanya": "tanya", "nambahin": "tambah", "mutusin": "putus",
-    "dtg": "datang", "dicek": "diperiksa", "dijadiin": "dijadikan", "agunan": "jaminan", "juri": "panel penilai",
+    "dtg": "datang", "dicek": "diperiksa", "nyeleksi": "seleksi", "taun": "tahun", "nyambungin": "hubungkan",
+    "email": "surel", "dijadiin": "dijadikan", "agunan": "jaminan", "juri": "panel penilai",
+    "kira2": "perkiraan",  # not the stop word "kira": "MMR kami kira2 jatuh tahun brp?" meets "Perkiraan tahun MMR"
     "ngutip": "kutip", "nyusun": "susun", "nyiapin": "siapkan", "nyiapkan": "siapkan", "ngisi": "isi",
     "ngumpulin": "kumpulkan", "ngumpulkan": "kumpulkan", "nyari": "cari", "ngundang": "undang", "ngurus": "urus",
     "ngikut": "ikut", "ngikutin": "ikuti", "nentuin": "tentukan", "nunggu": "tunggu", "nerima": "terima",
@@ -177,6 +186,10 @@ def _normalise(word: str) -> list[str]:
     mapped = _SLANG.get(word)
     if mapped:
         return mapped.split()
+    if word.endswith("nya") and word[:-3] in _SLANG:
+        return _SLANG[word[:-3]].split()  # "wamennya" = the "wamen" of something: "wakil menteri"
+    if len(word) > 3 and word[-1] == "2" and word[:-1].isalpha():
+        return _normalise(word[:-1])  # chat reduplication: "kota2" = "kota-kota", "dulu2"
     if len(word) > 5 and word.startswith("di") and word.endswith("in") and not word.endswith("ain"):
         return [word[:-2] + "kan"]  # dikeluarin → dikeluarkan
     if len(word) > 6 and word.startswith("di") and word.endswith("ain"):

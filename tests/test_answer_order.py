@@ -368,3 +368,43 @@ def test_a_year_in_a_scene_setting_sentence_is_not_the_year_asked() -> None:
     assert not draft.abstained and "rencana aksi" in draft.text  # not "the documents say nothing about 2025"
     asked = ExtractiveAnswerer().answer("Laporan MMR tahun 2025 isinya apa saja?", hits)
     assert asked.abstained and "2025" in asked.text
+
+
+def test_words_only_a_scene_setting_remark_uses_weigh_less_in_choosing_the_sentence() -> None:
+    from assistant.answer.extractive import SCENE_WEIGHT, _Query
+    from assistant.text import tokenize
+
+    q = "UCCN sekarang punya berapa bidang kreatif? katanya 7"
+    terms = set(tokenize(q))
+    query = _Query.of(q, [], terms, _idf(KNOWN | {"7"}))
+    assert query.weight["7"] == SCENE_WEIGHT * 1.0 and query.weight["bidang"] == 1.0
+    whole = _Query.of("UCCN punya 7 bidang kreatif?", [], set(tokenize("UCCN punya 7 bidang kreatif?")),
+                      _idf(KNOWN | {"7"}))
+    assert whole.weight["7"] == 1.0  # one asking sentence: every word counts fully
+
+
+def test_the_askers_own_office_is_no_unknown_name() -> None:
+    from assistant.text import tokenize
+
+    q = "Kami di Disbudpar lagi nyusun timeline. Seleksi nasional atau panggilan UNESCO dulu?"
+    known = KNOWN | {"seleksi", "nasional", "panggil", "susun", "timeline"}
+    assert unknown_names(q, set(tokenize(q)), _idf(known)) == []
+
+
+def test_unconfirmed_is_the_verdict_on_a_yes_no_question_but_no_information_stays_a_gap() -> None:
+    istanbul = [_hit(0, "konferensi", "Konferensi 2023",
+                     "Konferensi Tahunan UCCN 2023 di Istanbul belum terkonfirmasi terselenggara.", 1.0)]
+    draft = ExtractiveAnswerer().answer("Konferensi tahunan UCCN 2023 jadinya di Istanbul gak sih?", istanbul)
+    assert not draft.abstained and "belum terkonfirmasi" in draft.text
+    fee = [_hit(0, "panduan", "Biaya", "Belum ada informasi resmi dalam dokumen ini tentang biaya pendaftaran UCCN, "
+                "sehingga klaim bahwa pendaftaran gratis pun belum terkonfirmasi.", 1.0)]
+    assert ExtractiveAnswerer().answer("Ada biaya pendaftaran UCCN nggak?", fee).abstained
+
+
+def test_chat_forms_of_known_words() -> None:
+    from assistant.text import tokenize
+
+    assert tokenize("wamennya siapa") == ["wakil", "menteri"]
+    assert tokenize("kota2 anggota") == ["kota", "anggota"]  # reduplication
+    assert "kira" in tokenize("MMR kami kira2 jatuh tahun brp")  # meets "Perkiraan tahun MMR"
+    assert "isi" in tokenize("MMR memuat rencana aksi")  # "memuat" is the "isi" users ask for

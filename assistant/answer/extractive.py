@@ -90,6 +90,7 @@ _WH_WORD = re.compile(r"\b(?:siapa|kapan|berapa|brp|bagaimana|gimana|gmn|mengapa
 # "24/2022", "misi 3", "Pasal 9") answers it, and a sentence about the decree without its number does not.
 _IDENT_Q = re.compile(r"\bnomor(?:nya)?(?:\s+\S+){0,8}?\s+(?:berapa|brp)\b|\b(?:berapa|brp)\s+nomor(?:nya)?\b")
 _IDENT = re.compile(r"\b(?:nomor|no\.?)\s*\d|\b\d{1,4}\s*/\s*\d{4}\b|\b(?:misi|pasal|butir|poin|ayat|bab)\s+\d", re.I)
+_NO_INFO = re.compile(r"(?:belum|tidak) ada (?:pula |juga |lagi )?informasi|(?:belum|tidak) diketahui", re.I)
 _CONFLICT = re.compile(
     r"berbeda|tidak sama|tidak konsisten|selisih|bertentangan|versi lain|sumber lain menyebut|simpang siur|"
     r"perbedaan angka|angka yang berbeda", re.I)
@@ -121,6 +122,7 @@ _REASON = re.compile(r"\b(?:karena|sebab|disebabkan|alasan(?:nya)?|berbasis|berd
 # answer to "sebutkan …"; cut at 10 it lost the last seven subsectors. Beyond this a list is a document to read.
 LIST_ITEMS = 20
 DENSE_PRIOR = 0.1  # weight of the chunk's own dense similarity in a sentence's score (see _candidates)
+SCENE_WEIGHT = 0.3  # share of a term's weight when only a scene-setting sentence of the question uses it
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s+)")
 # A run of capitalised words as the user wrote them ("Kota Medan", "Korea Selatan", "UMK").
 _NAME_RUN = re.compile(r"\b[A-Z][A-Za-z]{2,}(?:\s+[A-Z][A-Za-z]{2,})*\b")
@@ -190,7 +192,8 @@ def _asking_sentences(question: str) -> list[str]:
     but in a sentence that only tells the situation ("minggu", "latihan") it says nothing about whether the
     documents answer, and a long, polite message abstained where its short form was answered. Such words get
     the ordinary weight of :func:`uninterpretable_terms`; a one-sentence message is all question."""
-    parts = [p for p in re.split(r"(?<=[.?!])\s+", question.strip()) if p.strip()]
+    text = question.strip()
+    parts = [text[a:b] for a, b in split_sentences(text) if text[a:b].strip()]
     if len(parts) <= 1:
         return parts
     asking = [p for p in parts if _ASKS.search(p) and not _PURPOSE.match(p)]
@@ -334,13 +337,20 @@ class _Query:
         else:
             docs_terms = [set(tokenize(h.chunk.text)) for h in hits]
             weight = {t: 1.0 + math.log((1 + len(hits)) / (1 + sum(t in d for d in docs_terms))) for t in q_terms}
+        asking_sentences = _asking_sentences(question)
+        asking = " ".join(asking_sentences)
+        if len(asking) < len(question.strip()):
+            # Words only the scene-setting sentences use ("UCCN sekarang punya berapa bidang? katanya 7", "Kami di
+            # Bappeda …") say less about which sentence answers than the asking ones: "7" pulled "tujuh bidang"
+            # (until 2025) ahead of the eight fields of today.
+            scene = set(tokenize(question)) - set(tokenize(asking))
+            weight = {t: w * (SCENE_WEIGHT if t in scene else 1.0) for t, w in weight.items()}
         qtype = question_type(question)
         unit = count_unit(question) if qtype == "number" else frozenset()
         if unit and not any(counts_of(h.chunk.text, unit) for h in hits):
             unit = frozenset()
         # The years a question asks about are in its asking sentences: "Kota kami baru ditetapkan tahun 2025.
         # Laporan MMR pertama harus masuk tahun berapa?" asks for a year after 2025, not about 2025.
-        asking = " ".join(_asking_sentences(question))
         return cls(qtype, weight, sum(weight.values()) or 1.0, set(_YEAR.findall(asking)),
                    frozenset(v.rstrip(".,") for v in _NUMBER.findall(question)), excluded, unit,
                    bool(_VERIFY_Q.search(fold(question))), bool(_FREQUENCY_Q.search(fold(question))),
@@ -565,7 +575,10 @@ class ExtractiveAnswerer(Answerer):
         # Abstain-with-citation only when every chosen sentence says the documents do not know; but "Apa benar
         # …?" / "… resmi bukan?" is answered by "belum terkonfirmasi": a verdict on the claim, not a gap.
         unknown = all(c.unknown for c in chosen)
-        if unknown and q.verify and any(_UNCONFIRMED.search(c.text) for c in chosen):
+        if unknown and any(_UNCONFIRMED.search(c.text) and (q.verify or q.yesno and not _NO_INFO.search(c.text))
+                           for c in chosen):
+            # ("… jadinya di Istanbul gak sih?" → "belum terkonfirmasi" is the verdict as well; but not "belum ada
+            # informasi resmi tentang biaya …, sehingga klaim … pun belum terkonfirmasi": that is a gap)
             unknown = False
         chosen = self._reading_order(chosen, q)
         numbers: dict[str, int] = {}
