@@ -33,11 +33,12 @@ from assistant.text import SET_ASIDE, content_terms, fold, is_indonesian_word, s
 
 _FOLLOWUP_START = re.compile(
     r"^\s*(?:(?:kalau|kalo|klo|bagaimana dengan|gimana dengan|gmn dengan|bagaimana kalau|gimana kalau|lalu|terus|"
-    r"trus|dan|lantas|kemudian|selain itu|how about|what about|nah|emang|emangnya|memangnya|oh|oke|ok)\b[\s,]*)+",
+    r"trus|dan|lantas|kemudian|selain itu|how about|what about|nah|emang|emangnya|memangnya|oh|oke|ok|iya|oiya|"
+    r"btw|by the way)\b[\s,]*)+",
     re.I)
 _STARTS_YANG = re.compile(r"^\s*yang\b", re.I)
 _SELECTOR = re.compile(r"\byang\s+(?:mana|paling|lain)\b|\bselain\b|\blainnya\b", re.I)
-_ANAPHORA = re.compile(r"\b(dia|ia|beliau|mereka|itu|tersebut|ini|sana|situ)\b|\w+nya\b", re.I)
+_ANAPHORA = re.compile(r"\b(dia|ia|beliau|mereka|itu|tersebut|ini|sana|situ|nya)\b|\w+nya\b", re.I)  # "ke-3 nya"
 _OTHER = re.compile(r"(?<!antara )\b(?:lain|lainnya)\b", re.I)  # "kota lain", not "antara lain" (among others)
 _PERSON = re.compile(r"\b(dia|ia|beliau)\b", re.I)
 # "tiap berapa tahun", "berapa lama" ask with their unit: left behind, "tahun" became the next question's topic
@@ -85,6 +86,10 @@ _WHAT_IF_NOT = re.compile(r"\b(?:tidak|telat|terlambat|lupa)\b(.*)\bbagaimana\b|
                           r"\bbagaimana\b(.*)\b(?:tidak|telat|terlambat|lupa)\b", re.I)
 # "Bedanya sama PMK3I apa?" after a question about KaTa Kreatif compares the two: the old subject stays.
 _COMPARE = re.compile(r"\b(?:beda|perbedaan|berbeda|bedanya|dibanding|dibandingkan|bandingkan|versus|vs)\b", re.I)
+# Kinds of regulation: "PP 24/2022" and "UU Ekonomi Kreatif" are names, a bare "PP turunannya" is not one — it
+# asks about the previous subject's implementing regulation, and must not replace that subject.
+_KINDS_OF_RULE = {"pp", "uu", "perpres", "permen", "perda", "perwali", "perbup", "pergub", "sk", "skb", "keppres",
+                  "inpres", "kepmen", "juknis", "juklak"}
 # Names every question here is implicitly about: carried along as context, never substituted.
 _ANCHORS = {"uccn", "unesco", "indonesia"}
 # Words a user writes in lower case that the corpus also capitalises ("Konferensi Tahunan"): not names then.
@@ -149,7 +154,8 @@ class RuleRewriter:
             return False
         if f in _ANCHORS:
             return True
-        acronym = sum(c.isupper() for c in word) >= 2 or any(c.isdigit() for c in word[1:])
+        # "MMR", "G20"; not an ordinal "ke-3" ("bunyi misi ke-3 nya?" names nothing)
+        acronym = sum(c.isupper() for c in word) >= 2 or (word[:1].isupper() and any(c.isdigit() for c in word[1:]))
         if acronym:
             return True
         if first or not word[0].isupper():  # a question's first word is capitalised anyway
@@ -190,7 +196,7 @@ class RuleRewriter:
                 current = []
         if current:
             out.append(" ".join(current))
-        return out
+        return [n for n in out if fold(n) not in _KINDS_OF_RULE]
 
     def _frame(self, text: str, initial: bool = True) -> _Frame:
         wh_m = _WH.search(text)
@@ -201,7 +207,8 @@ class RuleRewriter:
         rest_text = _WH.sub(" ", _REGULATION.sub(" ", text))
         rest = [w for w in re.findall(r"[\w/-]+", rest_text)
                 if fold(w) not in used and not _YEAR.fullmatch(w) and fold(w) not in _FILLER]
-        return _Frame(wh_m.group(1).lower() if wh_m else None, names, anchors, _YEAR.findall(text), rest)
+        years = _YEAR.findall(_REGULATION.sub(" ", text))  # the 2019 of "UU 24/2019" is no year asked about
+        return _Frame(wh_m.group(1).lower() if wh_m else None, names, anchors, years, rest)
 
     def is_followup(self, question: str) -> bool:
         terms = content_terms(question)
@@ -294,7 +301,7 @@ class RuleRewriter:
             f = _Frame(None, [" ".join(w.capitalize() for w in f.rest)], f.anchors, f.years, [])
         named = {w for e in f.names + f.anchors for w in e.split()}
         head = core.split(" ", 1)[0]
-        if head[:1].isupper() and head not in named:
+        if head[:1].isupper() and head[1:] == head[1:].lower() and head not in named:
             # The follow-up's capitalised first word is no name ("Surat dukungannya …", "Dasar hukumnya?"); moved
             # into the middle of the rewrite it would read as one, and the next turn would carry it as a subject.
             core = head[:1].lower() + core[1:]
@@ -381,10 +388,12 @@ class RuleRewriter:
             return sorted(people, key=lambda n: all(is_indonesian_word(fold(w)) for w in n.split()))[:1]
         if pf.wh == "yang mana":
             return self._picked(answer, pf, asked)
-        said = {fold(w) for n in pf.names for w in n.split()}
-        regs = [m.group(0) for m in _REGULATION.finditer(first) if fold(m.group(0).split()[0]) not in said]
-        # (also after a yes/no question: "HKI bisa jadi agunan?" → "Pasal 9 PP 24/2022 …" → "Dasar hukumnya?")
-        return regs[:1] if pf.wh in ("apa", "apa saja", None) else []
+        said = {fold(w) for n in pf.names for w in n.split()} | {fold(w) for w in pf.rest}  # "UU" asked about
+        regs = [_short_regulation(m.group(0)) for m in _REGULATION.finditer(first)
+                if fold(m.group(0).split()[0]) not in said]
+        # (also after a yes/no question — "HKI bisa jadi agunan?" → "Pasal 9 PP 24/2022 …" → "Dasar hukumnya?" — and
+        # after "nomor berapa": "UU ekonomi kreatif nomor berapa?" → "UU 24/2019" → "Aturan pelaksananya apa?")
+        return regs[:1] if pf.wh in ("apa", "apa saja", "nomor berapa", None) else []
 
     def _picked(self, answer: str, pf: _Frame, asked: set[str]) -> list[str]:
         """The name a "yang mana" answer picked: the one written nearest to the question's own words
@@ -428,6 +437,19 @@ class RuleRewriter:
         # Keep any new constraint of the follow-up ("Kalau Bandung tahun berapa?").
         extra = [w for w in core.split() if fold(w) not in fold(rewritten) and fold(w) != fold(new)]
         return _question(rewritten + (" " + " ".join(extra) if extra else ""))
+
+
+_KIND_SHORT = {"undang-undang": "UU", "peraturan pemerintah": "PP", "peraturan presiden": "Perpres"}
+
+
+def _short_regulation(ref: str) -> str:
+    """"Peraturan Pemerintah Nomor 24 Tahun 2022" → "PP 24/2022": the form the documents use most, so that a
+    follow-up carrying it finds them (the long form matched the one sentence that spells it out)."""
+    m = re.match(r"(.+?)\s+(?:No\.?\s*|Nomor\s+)?(\d+)(?:\s+Tahun\s+|/)(\d{4})$", ref)
+    if not m:
+        return ref
+    kind = _KIND_SHORT.get(m.group(1).lower(), m.group(1))
+    return f"{kind} {m.group(2)}/{m.group(3)}"
 
 
 def drop_set_aside(question: str) -> str:

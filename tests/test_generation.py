@@ -442,6 +442,18 @@ def _turn(question: str, standalone: str, answer: str = "") -> Turn:
     ([_turn("Aturan pelaksananya apa?", "Apa aturan pelaksana UU?",
             "Salah satu peraturan pelaksana UU 24/2019 adalah PP 24/2022. [1]")],
      "Isinya soal apa?", "Apa isi soal PP 24/2022?"),
+    # ... also after "nomor berapa", in the documents' short form; its year is no year asked about.
+    ([_turn("UU ekonomi kreatif nomor berapa?", "UU ekonomi kreatif nomor berapa?",
+            "Undang-Undang Nomor 24 Tahun 2019 tentang Ekonomi Kreatif terbit pada 2019. [1]")],
+     "Aturan pelaksananya apa?", "Apa aturan pelaksana UU 24/2019?"),
+    # A bare kind of regulation ("PP turunannya") names nothing: the previous subject stays.
+    ([_turn("UU 24/2019 itu tentang apa?", "UU 24/2019 itu tentang apa?")], "PP turunannya ngatur apa?",
+     "Apa PP turunan ngatur UU 24/2019?"),
+    # An ordinal is no name, and a detached "nya" points back.
+    ([_turn("Apa itu Asta Cita?", "Apa itu Asta Cita?")], "bunyi misi ke-3 nya gmn?",
+     "Bagaimana bunyi misi ke-3 nya Asta Cita?"),
+    ([_turn("Kalau Bandung bidangnya apa?", "Apa bidang Bandung UCCN?")], "Oh iya, tahun berapa ditetapkan?",
+     "Tahun berapa ditetapkan Bandung UCCN?"),
 ])
 def test_rule_rewriter_fills_slots(history, question, expect):
     assert RuleRewriter(KNOWN, CORPUS_WORDS).rewrite(question, history) == expect
