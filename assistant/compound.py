@@ -14,6 +14,7 @@ import re
 
 from assistant.answer.base import ABSTAIN_TEXT, Draft
 from assistant.models import Citation
+from assistant.text import content_terms, split_sentences
 
 MAX_PARTS = 4
 # What makes a piece ask something: a question word, a yes/no modal, or a question mark.
@@ -29,7 +30,6 @@ _CONDITIONAL = re.compile(r"^\s*(?:kalau|kalo|klo|jika|bila|seandainya)\s+(?:uda
                           r"memang|benar|betul|bisa|boleh|ada)\b", re.I)
 _QUESTION_WORD = re.compile(r"\b(?:apa|apakah|siapa|kapan|berapa|brp|bagaimana|gimana|gmn|mengapa|kenapa|di ?mana|"
                             r"mana)\b", re.I)
-_SENTENCE = re.compile(r"(?<=[?!.])\s+")
 _MARK = re.compile(r"\[(\d+)\]")
 
 
@@ -55,11 +55,12 @@ def split_asks(message: str) -> list[str]:
 
     A sentence that only sets the scene ("Kota kami baru ditetapkan tahun 2025.") stays with the part after it,
     and a trailing purpose clause ("… biar tim kami bisa latihan") with the part before it, so that no words are
-    lost; a part of fewer than three words is no question of its own ("Kapan dan di mana …" is one).
+    lost; a part with no word of its own besides the question word is no question of its own ("… kapan & di
+    mana?" is one).
     """
     text = " ".join(message.split())
     pieces: list[str] = []
-    for sent in _SENTENCE.split(text):
+    for sent in (text[a:b] for a, b in split_sentences(text)):  # (not after "Kab.", "No." …)
         for piece in _joins(sent):
             if piece.strip(" ,"):
                 pieces.append(piece.strip(" ,"))
@@ -69,7 +70,8 @@ def split_asks(message: str) -> list[str]:
         asking = _asks(piece) or (parts and _CONTINUES.match(piece))
         qualifies = parts and not pending and (_CONDITIONAL.match(piece) or (
             " atau " in f" {piece.lower()} " and not _QUESTION_WORD.search(piece)))
-        if asking and len(piece.split()) >= 3 and not qualifies:
+        # A part needs a word of its own besides the question word: "temanya apa?" is one, "di mana?" is not.
+        if asking and content_terms(piece) and not qualifies:
             parts.append(f"{pending} {piece}".strip())
             pending = ""
         elif parts and not pending:

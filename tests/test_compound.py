@@ -17,6 +17,7 @@ from assistant.models import Citation
      ["UCCN itu berdirinya tahun brp sih?", "kota yg paling awal gabung siapa"]),
     ("plakat monumen UCCN di Solo dipasang di mana? sekalian yg di Ambon",
      ["plakat monumen UCCN di Solo dipasang di mana?", "sekalian yg di Ambon"]),
+    ("Yg 2024 dimana? temanya apa?", ["Yg 2024 dimana?", "temanya apa?"]),  # short, but each has a word of its own
     ("Evaluasi ECOPER itu periode tahun brp aja, trus hasilnya dilaporin ke mana?",
      ["Evaluasi ECOPER itu periode tahun brp aja", "trus hasilnya dilaporin ke mana?"]),
     # Scene-setting stays with the question it introduces; a purpose clause with the one before it.
@@ -70,3 +71,13 @@ def test_a_compound_message_is_answered_part_by_part(corpus_assistant):
     assert "Direktorat Fasilitasi Infrastruktur" in organiser
     numbers = sorted({c.n for c in r.citations})
     assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_each_part_of_a_compound_follow_up_is_read_against_the_conversation(corpus_assistant):
+    first = corpus_assistant.ask("Konferensi Tahunan UCCN itu apa?")
+    r = corpus_assistant.ask("Yg 2024 dimana? temanya apa?", conversation_id=first.conversation_id)
+    assert "compound" in r.flags and not r.abstained
+    assert "Braga" in r.answer
+    # The conversation goes on from the last part ("… tema …"), not from the joined message.
+    turn = corpus_assistant.conversations.history(first.conversation_id)[-1]
+    assert "tema" in turn.standalone.lower() and "?" not in turn.standalone.rstrip("?")
