@@ -27,7 +27,9 @@ _JOIN = re.compile(r"\s*;\s*|,\s*(?=(?:terus|trus|lalu|sekalian|sekaligus)\b)|\s
 # A piece that qualifies the one before rather than asking anew: a condition on its answer ("…belum sih? kalau
 # udah, di bidang apa?") or alternatives for it ("… dari mana? surat resmi atau liat di web?").
 _CONDITIONAL = re.compile(r"^\s*(?:kalau|kalo|klo|jika|bila|seandainya)\s+(?:udah|sudah|iya|ya|belum|tidak|nggak|gak|"
-                          r"memang|benar|betul|bisa|boleh|ada)\b", re.I)
+                          r"memang|benar|betul|bisa|boleh|ada)\b|"
+                          # … or a remark about it: "Kalau ICCN? itu beda lagi?", "… di Braga? itu resmi?"
+                          r"^\s*(?:itu|ini|tersebut|berarti|maksudnya|jadi)\b", re.I)
 _QUESTION_WORD = re.compile(r"\b(?:apa|apakah|siapa|kapan|berapa|brp|bagaimana|gimana|gmn|mengapa|kenapa|di ?mana|"
                             r"mana)\b", re.I)
 _MARK = re.compile(r"\[(\d+)\]")

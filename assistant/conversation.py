@@ -344,7 +344,11 @@ class RuleRewriter:
         # gimana?"): more words would pull the answer towards the previous one.
         elided = _SELECTOR.search(core) or len(content_terms(core)) <= 1 or core.startswith("apa akibatnya jika")
         consequence = core.startswith("apa akibatnya jika")
-        if not f.names and not answer_names and elided and not (consequence and pf.names):
+        # An attribute the follow-up names itself ("Lampirannya apa aja selain formulir?") is its topic: the old
+        # subject's names go with it, not the old question's other words ("… akibatnya telat ngirim").
+        attribute = f.wh in ("apa", "apa saja", "siapa", "siapa saja", "berapa") and any(
+            w.endswith("nya") and len(w) > 5 and w not in _KEEP_NYA for w in re.findall(r"[a-z]+", fold(question)))
+        if not f.names and not answer_names and elided and not (consequence and pf.names) and not attribute:
             # (A consequence needs only its subject: "Kalau telat gimana?" after "Apa saja isi MMR?" asks about a
             # late MMR, not about its contents.)
             context += self._context_words(pf.rest)

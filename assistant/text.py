@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 # Bump when tokenisation changes: cached BM25 tokens of earlier builds are then ignored.
-TOKENIZER_VERSION = 12
+TOKENIZER_VERSION = 13
 _WORD = re.compile(r"[0-9a-z]+")
 _REG_ID = re.compile(r"\b\d{1,4}\s*/\s*\d{4}\b")
 # What a question sets aside: "selain Malang", "selain Ambon, Solo dan Bandung" (group 1: the names).
@@ -148,7 +148,7 @@ _SLANG = {
     "requirement": "syarat", "requirements": "syarat", "apply": "daftar", "applying": "daftar",
     "submit": "kirim", "fee": "biaya", "fees": "biaya", "form": "formulir", "guideline": "pedoman",
     "guidelines": "pedoman", "member": "anggota", "members": "anggota",
-    "letter": "surat", "event": "acara", "shortlist": "daftar pendek",
+    "letter": "surat", "event": "acara", "shortlist": "daftar pendek", "annual": "tahunan", "conference": "konferensi",
     "nominee": "nominasi", "workshop": "lokakarya", "budget": "anggaran", "upload": "unggah", "online": "daring",
     # Months as people abbreviate them in dates ("terbit 31 Okt 2024", "berita Feb 2026"): capitalised and unknown
     # to the index, they read as names the documents never use, and the answer abstained.

@@ -408,3 +408,4 @@ def test_chat_forms_of_known_words() -> None:
     assert tokenize("kota2 anggota") == ["kota", "anggota"]  # reduplication
     assert "kira" in tokenize("MMR kami kira2 jatuh tahun brp")  # meets "Perkiraan tahun MMR"
     assert "isi" in tokenize("MMR memuat rencana aksi")  # "memuat" is the "isi" users ask for
+    assert sorted(tokenize("Annual Conference 2024")) == sorted(tokenize("Konferensi Tahunan 2024"))

@@ -33,6 +33,7 @@ def test_a_message_is_cut_where_each_side_asks(message, parts):
     "kapan Malang & Ponorogo diberitakan resmi diusulkan ke UNESCO?",  # "&" between two names
     "Surabaya masuk jejaring UNESCO belum sih? kalau udah, di bidang apa?",  # a condition on the first answer
     "Pekalongan dapet kabar lolos UCCN dari mana? surat resmi atau liat di web?",  # alternatives for it
+    "Kalau ICCN? itu beda lagi?",  # a remark about the same question
     "Kira2 juri seleksi nasional suka nanya apa aja ke daerah? biar tim kami bisa latihan jawab",
     "Minggu depan tim uji petik mau datang. Biasanya yang dicek apa saja?",
 ])

@@ -454,6 +454,10 @@ def _turn(question: str, standalone: str, answer: str = "") -> Turn:
      "Bagaimana bunyi misi ke-3 nya Asta Cita?"),
     ([_turn("Kalau Bandung bidangnya apa?", "Apa bidang Bandung UCCN?")], "Oh iya, tahun berapa ditetapkan?",
      "Tahun berapa ditetapkan Bandung UCCN?"),
+    # An attribute the follow-up names itself is its topic: the old subject goes with it, not the old question's
+    # other words.
+    ([_turn("kalo telat ngirim apa akibatnya?", "Apa akibatnya jika telat ngirim UCCN Indonesia?")],
+     "Lampirannya apa aja selain formulir?", "Lampiran apa saja selain formulir UCCN Indonesia?"),
 ])
 def test_rule_rewriter_fills_slots(history, question, expect):
     assert RuleRewriter(KNOWN, CORPUS_WORDS).rewrite(question, history) == expect
