@@ -409,3 +409,31 @@ def test_chat_forms_of_known_words() -> None:
     assert "kira" in tokenize("MMR kami kira2 jatuh tahun brp")  # meets "Perkiraan tahun MMR"
     assert "isi" in tokenize("MMR memuat rencana aksi")  # "memuat" is the "isi" users ask for
     assert sorted(tokenize("Annual Conference 2024")) == sorted(tokenize("Konferensi Tahunan 2024"))
+
+
+def test_a_lead_in_before_a_colon_sets_the_scene_unless_the_question_points_back_to_it() -> None:
+    from assistant.answer.extractive import _asking_sentences
+
+    assert _asking_sentences("Buat bahan sambutan Pak Wali: UCCN itu berdiri sejak kapan?") == [
+        "UCCN itu berdiri sejak kapan?"]
+    q = "Kami mau kirim undangan ke Direktur Fasilitasi Infrastruktur Kemenekraf. Boleh tau nama beliau?"
+    assert _asking_sentences(q) == ["Kami mau kirim undangan ke Direktur Fasilitasi Infrastruktur Kemenekraf.",
+                                    "Boleh tau nama beliau?"]
+
+
+def test_a_title_before_an_office_is_no_unknown_name_but_a_title_before_a_stranger_is() -> None:
+    from assistant.text import tokenize
+
+    known = KNOWN | {"tanya", "status", "kata", "syarat", "mutlak", "kemenekraf"}
+    q = "Pak Kadis nanya: status KaTa Kreatif itu syarat mutlak buat daftar UCCN?"
+    assert unknown_names(q, set(tokenize(q)), _idf(known)) == []
+    q2 = "Siapa Pak Budiman di Kemenekraf?"
+    assert unknown_names(q2, set(tokenize(q2)), _idf(known)) == ["Budiman"]
+
+
+def test_a_request_for_a_decree_number_is_a_number_question() -> None:
+    hits = [_hit(0, "kementerian", "Dinas Ekraf",
+                 "Pada 2025 Kemenekraf dan Kemendagri menerbitkan surat keputusan bersama (SKB) sebagai pedoman "
+                 "pembentukan dinas ekonomi kreatif.", 1.0)]
+    draft = ExtractiveAnswerer().answer("Minta nomor SKB Kemenekraf-Kemendagri soal dinas ekraf dong", hits)
+    assert draft.abstained and "number_not_found" in draft.flags

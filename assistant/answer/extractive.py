@@ -88,7 +88,8 @@ _WH_WORD = re.compile(r"\b(?:siapa|kapan|berapa|brp|bagaimana|gimana|gmn|mengapa
                       r"apa(?! (?:harus|wajib|boleh|bisa|perlu|ada|benar|betul|memang|sudah|masih)\b))\b")
 # "nomor SKB-nya berapa?", "nomor berapa": an identifier is asked; only a sentence giving one ("Nomor 24",
 # "24/2022", "misi 3", "Pasal 9") answers it, and a sentence about the decree without its number does not.
-_IDENT_Q = re.compile(r"\bnomor(?:nya)?(?:\s+\S+){0,8}?\s+(?:berapa|brp)\b|\b(?:berapa|brp)\s+nomor(?:nya)?\b")
+_IDENT_Q = re.compile(r"\bnomor(?:nya)?(?:\s+\S+){0,8}?\s+(?:berapa|brp)\b|\b(?:berapa|brp)\s+nomor(?:nya)?\b|"
+                      r"\b(?:minta|mohon|butuh|perlu|cari)\s+(?:info\s+)?nomor(?:nya)?\b")
 _IDENT = re.compile(r"\b(?:nomor|no\.?)\s*\d|\b\d{1,4}\s*/\s*\d{4}\b|\b(?:misi|pasal|butir|poin|ayat|bab)\s+\d", re.I)
 _NO_INFO = re.compile(r"(?:belum|tidak) ada (?:pula |juga |lagi )?informasi|(?:belum|tidak) diketahui", re.I)
 _CONFLICT = re.compile(
@@ -124,6 +125,8 @@ LIST_ITEMS = 20
 DENSE_PRIOR = 0.1  # weight of the chunk's own dense similarity in a sentence's score (see _candidates)
 SCENE_WEIGHT = 0.3  # share of a term's weight when only a scene-setting sentence of the question uses it
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s+)")
+_POINTS_BACK = re.compile(r"\b(?:beliau|dia|mereka|tersebut|namanya|orangnya)\b", re.I)
+_HONORIFICS = frozenset({"pak", "bapak", "bu", "ibu", "mas", "mbak", "kak", "bang", "bung"})
 # A run of capitalised words as the user wrote them ("Kota Medan", "Korea Selatan", "UMK").
 _NAME_RUN = re.compile(r"\b[A-Z][A-Za-z]{2,}(?:\s+[A-Z][A-Za-z]{2,})*\b")
 # What may precede a sentence's first word: earlier sentences, spaces, an opening quote or bracket.
@@ -153,7 +156,9 @@ def unknown_names(question: str, terms: set[str] | None, idf: Callable[[str], fl
         run = m.group(0).split()
         if _SENTENCE_START.fullmatch(question[: m.start()]) and is_indonesian_word(run[0]):
             run = run[1:]  # "Keberapa …", "Sebutkan …": an ordinary word, or one derived from it
-        if all(fold(w) in CONTEXT_ACRONYMS for w in run):
+        while run and fold(run[0]) in _HONORIFICS:
+            run = run[1:]  # "Pak Kadis", "Bu Sekda": the title is the name, if any
+        if not run or all(fold(w) in CONTEXT_ACRONYMS for w in run):
             continue  # "ke DPRD", "naskah RPJMD": where the answer will be used, not what it is about
         toks = [t for w in run for t in tokenize(w)]
         if any(t in terms and not t.isdigit() and idf(t) >= unseen for t in toks):
@@ -184,6 +189,14 @@ _ASKS = re.compile(r"\?|\b(?:apa|apakah|siapa|kapan|berapa|brp|bagaimana|gimana|
 _PURPOSE = re.compile(r"^\s*(?:biar|supaya|agar|untuk|buat|soalnya|karena|krn)\b", re.I)
 
 
+def _scene_terms(question: str) -> set[str]:
+    """Terms only the scene-setting sentences of ``question`` use (see :func:`_asking_sentences`)."""
+    asking = " ".join(_asking_sentences(question))
+    if len(asking) >= len(question.strip()):
+        return set()
+    return set(tokenize(question)) - set(tokenize(asking))
+
+
 def _asking_sentences(question: str) -> list[str]:
     """The sentences of a message that ask; the others set the scene ("minggu depan tim uji petik mau datang ke
     kabupaten kami.", "… biar tim kami bisa latihan jawab").
@@ -193,10 +206,19 @@ def _asking_sentences(question: str) -> list[str]:
     documents answer, and a long, polite message abstained where its short form was answered. Such words get
     the ordinary weight of :func:`uninterpretable_terms`; a one-sentence message is all question."""
     text = question.strip()
-    parts = [text[a:b] for a, b in split_sentences(text) if text[a:b].strip()]
+    parts = []
+    for a, b in split_sentences(text):
+        # A short lead-in before a colon sets the scene too: "Buat bahan sambutan Pak Wali: UCCN itu …?"
+        lead, colon, rest = text[a:b].partition(": ")
+        if colon and rest.strip() and len(lead.split()) <= 8 and not _ASKS.search(lead):
+            parts += [lead + ":", rest]
+        elif text[a:b].strip():
+            parts.append(text[a:b])
     if len(parts) <= 1:
         return parts
     asking = [p for p in parts if _ASKS.search(p) and not _PURPOSE.match(p)]
+    if any(_POINTS_BACK.search(p) for p in asking):
+        return parts  # "… ke Direktur Fasilitasi Infrastruktur. Boleh tau nama beliau?": the scene names the topic
     return asking or parts
 
 
@@ -337,14 +359,12 @@ class _Query:
         else:
             docs_terms = [set(tokenize(h.chunk.text)) for h in hits]
             weight = {t: 1.0 + math.log((1 + len(hits)) / (1 + sum(t in d for d in docs_terms))) for t in q_terms}
-        asking_sentences = _asking_sentences(question)
-        asking = " ".join(asking_sentences)
-        if len(asking) < len(question.strip()):
-            # Words only the scene-setting sentences use ("UCCN sekarang punya berapa bidang? katanya 7", "Kami di
-            # Bappeda …") say less about which sentence answers than the asking ones: "7" pulled "tujuh bidang"
-            # (until 2025) ahead of the eight fields of today.
-            scene = set(tokenize(question)) - set(tokenize(asking))
-            weight = {t: w * (SCENE_WEIGHT if t in scene else 1.0) for t, w in weight.items()}
+        # Words only the scene-setting sentences use ("UCCN sekarang punya berapa bidang? katanya 7", "Kami di
+        # Bappeda …") say less about which sentence answers than the asking ones: "7" pulled "tujuh bidang"
+        # (until 2025) ahead of the eight fields of today.
+        scene = _scene_terms(question)
+        weight = {t: w * (SCENE_WEIGHT if t in scene else 1.0) for t, w in weight.items()}
+        asking = " ".join(_asking_sentences(question))
         qtype = question_type(question)
         unit = count_unit(question) if qtype == "number" else frozenset()
         if unit and not any(counts_of(h.chunk.text, unit) for h in hits):
@@ -423,6 +443,8 @@ class ExtractiveAnswerer(Answerer):
         weight = {t: (idf(t) if idf else 1.0) for t in q}
         if idf is not None:
             weight.update(dict.fromkeys(uninterpretable_terms(question, q, idf), 1.0))
+        scene = _scene_terms(question)
+        weight = {t: w * (SCENE_WEIGHT if t in scene else 1.0) for t, w in weight.items()}
         total = sum(weight.values())
         cover = 0.0
         if total > 0:
