@@ -331,7 +331,9 @@ def _doc_headings() -> dict[str, set[str]]:
 # The gold set; the focal-point dev set (fresh questions used to find answer failures, 2026-12-05); and three sets
 # each written before the changes it judged and run once after them (README, "Quality").
 QUESTION_SETS = ("gold.jsonl", "focal_dev.jsonl", "focal_holdout.jsonl", "focal_holdout2.jsonl",
-                 "focal_holdout3.jsonl", "focal_holdout4.jsonl", "focal_holdout5.jsonl")
+                 "focal_holdout3.jsonl", "focal_holdout4.jsonl", "focal_holdout5.jsonl", "focal_holdout6.jsonl",
+                 "focal_holdout7.jsonl", "focal_holdout8.jsonl")
+CONVERSATION_SETS = ("conversations.jsonl", "conversations_holdout.jsonl", "conversations_holdout2.jsonl")
 
 
 @pytest.mark.parametrize("name", QUESTION_SETS)
@@ -378,8 +380,9 @@ def test_gold_counts():
     assert konflik >= MIN_KONFLIK, f"{konflik} konflik < {MIN_KONFLIK}"
 
 
-def test_conversations():
-    rows = read_jsonl("conversations.jsonl")
+@pytest.mark.parametrize("name", CONVERSATION_SETS)
+def test_conversations(name: str):
+    rows = read_jsonl(name)
     assert len(rows) >= MIN_CONVERSATIONS, f"{len(rows)} conversations < {MIN_CONVERSATIONS}"
     errs, doc_ids = [], _doc_ids()
     for r in rows:
@@ -448,7 +451,7 @@ def test_gold_doc_sections_are_headings():
     heads = _doc_headings()
     errs = []
     items = [(f"{name} {r.get('id')}", r.get("gold_docs") or []) for name in QUESTION_SETS for r in read_jsonl(name)]
-    for c in read_jsonl("conversations.jsonl"):
+    for c in (c for name in CONVERSATION_SETS for c in read_jsonl(name)):
         items += [
             (f"conversation {c.get('id')} turn {i + 1}", t.get("gold_docs") or [])
             for i, t in enumerate(c.get("turns") or [])
