@@ -40,12 +40,13 @@ def _asks(piece: str) -> bool:
 
 
 def _joins(sentence: str) -> list[str]:
-    """``sentence`` cut at its joins, except an "&" between two names ("Malang & Ponorogo" is one subject)."""
+    """``sentence`` cut at its joins. An "&" or ";" cuts only between two questions, each with its own question
+    word: "… tempatnya di mana & pelaksananya direktorat apa?" is two, "Apa itu A & B?" and "kapan Malang &
+    Ponorogo diusulkan?" are one."""
     out, start = [], 0
     for m in _JOIN.finditer(sentence):
-        before = sentence[:m.start()].split()[-1:] or [""]
-        after = sentence[m.end():].split()[:1] or [""]
-        if "&" in m.group(0) and before[0][:1].isupper() and after[0][:1].isupper():
+        if "," not in m.group(0) and not (_QUESTION_WORD.search(sentence[start:m.start()])
+                                          and _QUESTION_WORD.search(sentence[m.end():])):
             continue
         out.append(sentence[start:m.start()])
         start = m.end()

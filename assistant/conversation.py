@@ -339,6 +339,10 @@ class RuleRewriter:
             # pelaksana UU apa?" → "PP 24/2022", not "PP 24/2022 UU", whose "undang" pulled "diundangkan"); the
             # item a "yang mana" answer picked goes with it ("Manado" of "KaTa Kreatif 2025").
             context += answer_names + (pf.names if not answer_names or pf.wh == "yang mana" else [])
+        elif pf.names and not any(_is_acronym(n) for n in f.names):
+            # A new place or person keeps the old acronym topic: "Jakarta harus nyerahin kapan?" after "MMR itu
+            # isinya apa aja?" asks about Jakarta's MMR.
+            context += [n for n in pf.names if _is_acronym(n)]
         context += pf.anchors
         # Topic words only where the follow-up has almost none of its own ("yang mana?", "Kalau nggak dikirim
         # gimana?"): more words would pull the answer towards the previous one.
@@ -454,6 +458,12 @@ def _short_regulation(ref: str) -> str:
         return ref
     kind = _KIND_SHORT.get(m.group(1).lower(), m.group(1))
     return f"{kind} {m.group(2)}/{m.group(3)}"
+
+
+def _is_acronym(name: str) -> bool:
+    """A name of capitalised abbreviations ("MMR", "KNIU", "PMK3I", "MMR UCCN"): a programme or a body, not a
+    place or a person."""
+    return all(sum(c.isupper() for c in w) >= 2 for w in name.split())
 
 
 def drop_set_aside(question: str) -> str:

@@ -31,6 +31,7 @@ def test_a_message_is_cut_where_each_side_asks(message, parts):
 @pytest.mark.parametrize("message", [
     "Kapan dan di mana penetapan KaTa Kreatif 2025?",  # one predicate, two question words
     "kapan Malang & Ponorogo diberitakan resmi diusulkan ke UNESCO?",  # "&" between two names
+    "Apa itu PMK3I & KaTa Kreatif?",  # "&" inside one question: no question word after it
     "Surabaya masuk jejaring UNESCO belum sih? kalau udah, di bidang apa?",  # a condition on the first answer
     "Pekalongan dapet kabar lolos UCCN dari mana? surat resmi atau liat di web?",  # alternatives for it
     "Kalau ICCN? itu beda lagi?",  # a remark about the same question

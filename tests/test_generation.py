@@ -378,8 +378,8 @@ def test_the_questions_own_year_is_not_a_date_answer():
 
 
 # --------------------------------------------------------------------------- follow-ups
-KNOWN = {"Bandung", "Pekalongan", "Malang", "Desain", "Ekraf", "Riefky", "Harsya", "Teuku", "UCCN", "Konferensi",
-         "Tahunan"}
+KNOWN = {"Bandung", "Pekalongan", "Malang", "Jakarta", "Desain", "Ekraf", "Riefky", "Harsya", "Teuku", "UCCN",
+         "Konferensi", "Tahunan"}
 
 
 def _turn(question: str, standalone: str, answer: str = "") -> Turn:
@@ -458,6 +458,9 @@ def _turn(question: str, standalone: str, answer: str = "") -> Turn:
     # other words.
     ([_turn("kalo telat ngirim apa akibatnya?", "Apa akibatnya jika telat ngirim UCCN Indonesia?")],
      "Lampirannya apa aja selain formulir?", "Lampiran apa saja selain formulir UCCN Indonesia?"),
+    # A new city keeps the old acronym topic.
+    ([_turn("MMR itu isinya apa aja?", "Apa saja isi MMR UCCN?", "MMR memuat rencana aksi empat tahun. [1]")],
+     "Jakarta harus nyerahin kapan?", "Kapan Jakarta harus nyerahin MMR UCCN?"),
 ])
 def test_rule_rewriter_fills_slots(history, question, expect):
     assert RuleRewriter(KNOWN, CORPUS_WORDS).rewrite(question, history) == expect
