@@ -203,8 +203,10 @@ def _asking_sentences(question: str) -> list[str]:
 
     Why: a dictionary word the documents never use sinks the evidence when it is what is asked about ("cuaca"),
     but in a sentence that only tells the situation ("minggu", "latihan") it says nothing about whether the
-    documents answer, and a long, polite message abstained where its short form was answered. Such words get
-    the ordinary weight of :func:`uninterpretable_terms`; a one-sentence message is all question."""
+    documents answer, and a long, polite message abstained where its short form was answered. Words the index
+    lacks there get the ordinary weight of :func:`uninterpretable_terms`, and every word only the scene uses
+    weighs ``SCENE_WEIGHT`` in the evidence and in sentence choice (:func:`_scene_terms`). A one-sentence message
+    is all question, and so is one whose question points back into the scene ("nama beliau?")."""
     text = question.strip()
     parts = []
     for a, b in split_sentences(text):
