@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 # Bump when tokenisation changes: cached BM25 tokens of earlier builds are then ignored.
-TOKENIZER_VERSION = 13
+TOKENIZER_VERSION = 14
 _WORD = re.compile(r"[0-9a-z]+")
 _REG_ID = re.compile(r"\b\d{1,4}\s*/\s*\d{4}\b")
 # What a question sets aside: "selain Malang", "selain Ambon, Solo dan Bandung" (group 1: the names).
@@ -260,11 +260,20 @@ def counts_of(text: str, unit_stems: frozenset[str]) -> set[str]:
 
 
 def _drop_idioms(ws: list[str]) -> list[str]:
-    """Words without the "pertama" of "pertama kali" ("for the first time": "Kapan UCCN pertama kali dibentuk?"
-    asks when, not about anything "pertama"; "kali" itself is a stop word)."""
-    if "pertama" not in ws:
+    """Words with two idioms read: without the "pertama" of "pertama kali" ("for the first time": "Kapan UCCN
+    pertama kali dibentuk?" asks when, not about anything "pertama"; "kali" itself is a stop word), and "paling
+    awal" as "pertama" ("Langkah paling awal apa?" asks for the first step; both words are stop words)."""
+    if "pertama" not in ws and "awal" not in ws:
         return ws
-    return [w for i, w in enumerate(ws) if not (w == "pertama" and ws[i + 1:i + 2] == ["kali"])]
+    out: list[str] = []
+    for i, w in enumerate(ws):
+        if w == "pertama" and ws[i + 1:i + 2] == ["kali"]:
+            continue
+        if w == "awal" and out[-1:] == ["paling"]:
+            out[-1] = "pertama"
+            continue
+        out.append(w)
+    return out
 
 
 def tokenize(text: str, *, stemming: bool = True, stopwords: bool = True,

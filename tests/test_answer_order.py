@@ -437,3 +437,19 @@ def test_a_request_for_a_decree_number_is_a_number_question() -> None:
                  "pembentukan dinas ekonomi kreatif.", 1.0)]
     draft = ExtractiveAnswerer().answer("Minta nomor SKB Kemenekraf-Kemendagri soal dinas ekraf dong", hits)
     assert draft.abstained and "number_not_found" in draft.flags
+
+
+def test_a_name_in_the_scene_is_who_asks_not_what_the_documents_must_know() -> None:
+    from assistant.text import tokenize
+
+    known = KNOWN | {"asta", "cita", "isi", "misi", "program", "turun", "rencana", "tanya"}
+    q = "Asta Cita itu isinya cuma 8 misi atau ada program-program turunannya juga? Kasubbag perencanaan nanya"
+    assert unknown_names(q, set(tokenize(q)), _idf(known)) == []
+    asked = "Kasubbag perencanaan itu tugasnya apa?"
+    assert unknown_names(asked, set(tokenize(asked)), _idf(known)) == ["Kasubbag"]
+
+
+def test_paling_awal_asks_for_the_first() -> None:
+    from assistant.text import tokenize
+
+    assert "pertama" in tokenize("Langkah paling awal yang harus kami tempuh apa?")

@@ -152,9 +152,12 @@ def unknown_names(question: str, terms: set[str] | None, idf: Callable[[str], fl
         return []
     unseen = idf("\x00")  # a term no index contains: the value every never-seen term gets
     out = []
-    for m in _NAME_RUN.finditer(question):
+    # Only the asking sentences: a name in the scene ("Biar Pak Bupati ga kaget", "Kasubbag perencanaan nanya",
+    # "… buat usulan SOTK") is who asks or why, not what the documents must know.
+    runs = [(sentence, m) for sentence in _asking_sentences(question) for m in _NAME_RUN.finditer(sentence)]
+    for sentence, m in runs:
         run = m.group(0).split()
-        if _SENTENCE_START.fullmatch(question[: m.start()]) and is_indonesian_word(run[0]):
+        if _SENTENCE_START.fullmatch(sentence[: m.start()]) and is_indonesian_word(run[0]):
             run = run[1:]  # "Keberapa …", "Sebutkan …": an ordinary word, or one derived from it
         while run and fold(run[0]) in _HONORIFICS:
             run = run[1:]  # "Pak Kadis", "Bu Sekda": the title is the name, if any
