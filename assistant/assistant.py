@@ -191,21 +191,21 @@ class Assistant:
         q, standalone, hits, timings, parts = self._prepare(question, conversation_id, filters)
         yield StreamItem("retrieval", hits=hits, standalone=standalone)
         t = time.perf_counter()
-        bm25 = self.generation().bm25
-        args = (standalone, hits, bm25.idf, set(bm25.query_terms(standalone)))
         stream = getattr(self.answerer, "stream", None)
         draft = None
         if stream is None or parts:  # (the parts of a compound message are answered whole, then merged)
             draft = self._answer(standalone, hits, parts)
             yield StreamItem("delta", text=draft.text)
         else:
+            bm25 = self.generation().bm25
+            args = (standalone, hits, bm25.idf, set(bm25.query_terms(standalone)))
             for ev in stream(*args):
                 if ev.type == "delta" and ev.text:
                     yield StreamItem("delta", text=ev.text)
                 elif ev.type == "final":
                     draft = ev.draft
         if draft is None:  # a stream that ended without its final event: answer the ordinary way
-            draft = self.answerer.answer(*args)
+            draft = self._answer(standalone, hits, parts)
         timings["answer"] = round((time.perf_counter() - t) * 1000, 2)
         yield StreamItem("done", answer=self._finish(q, standalone, hits, draft, timings, t0, conversation_id,
                                                      remember, parts))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from assistant.answer.base import ABSTAIN_TEXT, Draft
+from assistant.answer.citations import renumber_citations, strip_markers
 from assistant.models import Citation
 from assistant.text import content_terms, split_sentences
 
@@ -32,7 +33,6 @@ _CONDITIONAL = re.compile(r"^\s*(?:kalau|kalo|klo|jika|bila|seandainya)\s+(?:uda
                           r"^\s*(?:itu|ini|tersebut|berarti|maksudnya|jadi)\b", re.I)
 _QUESTION_WORD = re.compile(r"\b(?:apa|apakah|siapa|kapan|berapa|brp|bagaimana|gimana|gmn|mengapa|kenapa|di ?mana|"
                             r"mana)\b", re.I)
-_MARK = re.compile(r"\[(\d+)\]")
 
 
 def _asks(piece: str) -> bool:
@@ -90,9 +90,14 @@ def split_asks(message: str) -> list[str]:
     return parts
 
 
+def _split_units(text: str) -> list[str]:
+    """An answer text cut after each citation marker: its cited sentences, markers kept."""
+    return [u for u in re.split(r"(?<=\])\s+", text) if strip_markers(u)]
+
+
 def _units(text: str) -> list[str]:
     """The cited sentences of an answer text, without their markers."""
-    return [_MARK.sub("", u).strip() for u in re.split(r"(?<=\])\s+", text) if _MARK.sub("", u).strip()]
+    return [strip_markers(u) for u in _split_units(text)]
 
 
 def repeats(draft: Draft, earlier: list[Draft]) -> bool:
@@ -111,29 +116,13 @@ def merge_drafts(parts: list[tuple[str, Draft]]) -> Draft:
     shown: set[str] = set()
     flags: list[str] = ["compound"]
     for question, draft in parts:
-        local = {c.n: c for c in draft.citations}
-
-        def renumber(m: re.Match[str], local: dict[int, Citation] = local) -> str:
-            c = local.get(int(m.group(1)))
-            if c is None:
-                return m.group(0)
-            key = c.chunk_id or f"{c.doc_id}#{c.section}"
-            if key not in numbers:
-                numbers[key] = len(numbers) + 1
-                cites[key] = c.model_copy(update={"n": numbers[key]})
-            elif c.quote and c.quote not in cites[key].quote:
-                prev = cites[key]
-                cites[key] = prev.model_copy(update={"quote": f"{prev.quote} {c.quote}".strip()})
-            return f"[{numbers[key]}]"
-
-        body = _MARK.sub(renumber, draft.text)
+        body = renumber_citations(draft.text, draft.citations, numbers, cites)
         if not draft.abstained:
             # Two parts may find the same sentence ("… periode 2016–2022" for both "periode tahun berapa" and
             # "hasilnya dilaporkan ke mana"): it is said once, and a part left with nothing new says it found
             # the same (the Assistant first asks such a part again together with the one before it).
-            units = [u for u in re.split(r"(?<=\])\s+", body) if u.strip()]
-            fresh = [u for u in units if _MARK.sub("", u).strip() not in shown]
-            shown.update(_MARK.sub("", u).strip() for u in fresh)
+            fresh = [u for u in _split_units(body) if strip_markers(u) not in shown]
+            shown.update(strip_markers(u) for u in fresh)
             body = " ".join(fresh) if fresh else (
                 f"Tentang “{question.rstrip(' ?')}?”: yang saya temukan dalam dokumen sama dengan jawaban di atas.")
         if draft.abstained:

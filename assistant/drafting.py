@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from assistant.answer import ExtractiveAnswerer
+from assistant.answer.citations import renumber_citations
 from assistant.conversation import RuleRewriter, Turn, drop_set_aside
 from assistant.models import Citation
 from assistant.text import content_terms, fold, split_sentences, stop_words, tokenize
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from assistant.assistant import Assistant
 
 SIGNATURE = "Tim Asisten Kota Kreatif"
-_MARK = re.compile(r"\[(\d+)\]")
 _GREETING = re.compile(
     r"^\s*(?:yth\.?|kepada\b|dengan hormat|hormat (?:kami|saya)|salam\b|assalamu|wassalam|selamat (?:pagi|siang|"
     r"sore|malam)|pagi\b|siang\b|halo\b|hai\b|terima kasih|makasih|atas perhatian)", re.I)
@@ -327,7 +327,7 @@ def draft_reply(assistant: Assistant, message: str, *, signature: str = SIGNATUR
         hits = assistant.retrieve(standalone)
         draft = answerer.answer(standalone, hits, bm25.idf, set(bm25.query_terms(standalone)))
         retrieved += [h.chunk.chunk_id for h in hits if h.chunk.chunk_id not in retrieved]
-        text = _renumber(draft.text, draft.citations, numbers, cites)
+        text = renumber_citations(draft.text, draft.citations, numbers, cites)
         first = re.split(r"(?<=[.!?])\s", draft.text, maxsplit=1)[0]
         unknown = "documents_say_unknown" in draft.flags or bool(not draft.abstained and _SAYS_UNKNOWN.search(first))
         caveat = None if draft.abstained or unknown else _caveat(standalone, draft, hits)
@@ -364,25 +364,6 @@ def _caveat(question: str, draft: Any, hits: list[Any]) -> tuple[str, Citation] 
                 return sent, Citation(n=0, doc_id=ch.doc_id, title=ch.title, section=ch.section, url=ch.url,
                                       date=ch.date, quote=sent, chunk_id=ch.chunk_id)
     return None
-
-
-def _renumber(text: str, local: list[Citation], numbers: dict[str, int], cites: dict[str, Citation]) -> str:
-    """Local ``[k]`` → letter-wide numbers (one number per chunk across the letter, in order of first use)."""
-    by_local = {c.n: c for c in local}
-
-    def sub(m: re.Match[str]) -> str:
-        c = by_local.get(int(m.group(1)))
-        if c is None:
-            return ""
-        if c.chunk_id not in numbers:
-            numbers[c.chunk_id] = len(numbers) + 1
-            cites[c.chunk_id] = c.model_copy(update={"n": numbers[c.chunk_id]})
-        elif c.quote and c.quote not in cites[c.chunk_id].quote:
-            prev = cites[c.chunk_id]
-            cites[c.chunk_id] = prev.model_copy(update={"quote": f"{prev.quote} {c.quote}".strip()})
-        return f"[{numbers[c.chunk_id]}]"
-
-    return _MARK.sub(sub, text)
 
 
 def _letter_register(text: str) -> str:

@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from assistant.text import fold, is_indonesian_word
+from evals.retrieval_bench import read_jsonl
 
 # A capitalised run of words: the question's named subject ("Mary Celeste", "Pro Duta FC").
 _NAME = re.compile(r"\b[A-ZÀ-Ý][\w'’-]+(?:\s+[A-ZÀ-Ý][\w'’-]+)*")
@@ -34,10 +35,6 @@ def names(question: str) -> list[str]:
         if words:
             out.append(" ".join(words))
     return out
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def misses(run: dict[str, list[str]], passages: dict[str, str], questions: list[dict], k: int) -> list[dict]:

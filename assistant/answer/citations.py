@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from assistant.answer.base import ABSTAIN_TEXT
+from assistant.models import Citation
 from assistant.text import content_terms, fold, split_sentences
 
 MARK = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
@@ -56,6 +57,32 @@ def default_scorer(embedder: Any = None, threshold: float | None = None) -> Scor
 def citation_numbers(text: str) -> list[int]:
     """All citation numbers in ``text`` in order (``[1, 3]`` gives 1 and 3)."""
     return [int(n) for m in MARK.finditer(text) for n in re.split(r"\s*[,;]\s*", m.group(1))]
+
+
+_ONE_MARK = re.compile(r"\[(\d+)\]")
+
+
+def renumber_citations(text: str, local: list[Citation], numbers: dict[str, int], cites: dict[str, Citation]) -> str:
+    """``text``'s own ``[k]`` markers (numbered by ``local``) turned into numbers shared by several answers joined
+    into one (a reply letter, the parts of a compound message): one number per chunk, in order of first use.
+    ``numbers`` (chunk → number) and ``cites`` (chunk → renumbered citation, quotes merged) carry over from one
+    call to the next; a marker ``local`` does not know is dropped."""
+    by_local = {c.n: c for c in local}
+
+    def sub(m: re.Match[str]) -> str:
+        c = by_local.get(int(m.group(1)))
+        if c is None:
+            return ""
+        key = c.chunk_id or f"{c.doc_id}#{c.section}"
+        if key not in numbers:
+            numbers[key] = len(numbers) + 1
+            cites[key] = c.model_copy(update={"n": numbers[key]})
+        elif c.quote and c.quote not in cites[key].quote:
+            prev = cites[key]
+            cites[key] = prev.model_copy(update={"quote": f"{prev.quote} {c.quote}".strip()})
+        return f"[{numbers[key]}]"
+
+    return _ONE_MARK.sub(sub, text)
 
 
 def strip_markers(text: str) -> str:

@@ -20,6 +20,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.answer.base import ABSTAIN_TEXT, Answerer, Draft
 from assistant.answer.guard import instruction_flags
@@ -201,6 +202,13 @@ def _scene_terms(question: str) -> set[str]:
 
 
 def _asking_sentences(question: str) -> list[str]:
+    """See :func:`_asking_parts` (memoised there: the evidence, the unknown names and the sentence scoring of one
+    answer all ask)."""
+    return list(_asking_parts(question))
+
+
+@lru_cache(maxsize=256)
+def _asking_parts(question: str) -> tuple[str, ...]:
     """The sentences of a message that ask; the others set the scene ("minggu depan tim uji petik mau datang ke
     kabupaten kami.", "… biar tim kami bisa latihan jawab").
 
@@ -220,11 +228,11 @@ def _asking_sentences(question: str) -> list[str]:
         elif text[a:b].strip():
             parts.append(text[a:b])
     if len(parts) <= 1:
-        return parts
+        return tuple(parts)
     asking = [p for p in parts if _ASKS.search(p) and not _PURPOSE.match(p)]
     if any(_POINTS_BACK.search(p) for p in asking):
-        return parts  # "… ke Direktur Fasilitasi Infrastruktur. Boleh tau nama beliau?": the scene names the topic
-    return asking or parts
+        return tuple(parts)  # "… ke Direktur Fasilitasi Infrastruktur. Boleh tau nama beliau?": the scene names it
+    return tuple(asking or parts)
 
 
 def unanswerable_names(question: str, terms: set[str] | None, idf: Callable[[str], float] | None) -> list[str]:
