@@ -98,17 +98,25 @@ def main(argv: list[str] | None = None) -> None:
     texts = [json.loads(x)["text"] for p in args.passages for x in p.read_text().splitlines() if x.strip()]
     texts = list(dict.fromkeys(texts))
     done = [set(c.lookup(texts)) for c in caches]
-    todo = [i for i in range(len(texts)) if i not in done[0] or i not in done[1]]
-    print(f"{len(texts)} passages, {len(todo)} to embed", flush=True)
-    todo.sort(key=lambda i: len(texts[i]))
+    both = sorted((i for i in range(len(texts)) if i not in done[0] and i not in done[1]), key=lambda i: len(texts[i]))
+    # Base already cached: the tuned model alone (12 layers) is cheaper than both (12 + 6).
+    only_tuned = sorted((i for i in range(len(texts)) if i in done[0] and i not in done[1]),
+                        key=lambda i: len(texts[i]))
+    print(f"{len(texts)} passages: {len(both)} for both models, {len(only_tuned)} for the tuned one", flush=True)
     t0 = time.time()
-    for s in range(0, len(todo), 32):
-        part = [texts[i] for i in todo[s : s + 32]]
+    for s in range(0, len(both), 32):
+        part = [texts[i] for i in both[s : s + 32]]
         vb, vt = dual.encode_both(part)
         caches[0].store(part, vb)
         caches[1].store(part, vt)
         if (s // 32) % 10 == 0:
-            print(f"{s + len(part)}/{len(todo)} in {time.time() - t0:.0f} s", flush=True)
+            print(f"both {s + len(part)}/{len(both)} in {time.time() - t0:.0f} s", flush=True)
+    for s in range(0, len(only_tuned), 32):
+        part = [texts[i] for i in only_tuned[s : s + 32]]
+        caches[1].store(part, tuned.encode(part))
+        if (s // 32) % 10 == 0:
+            print(f"tuned {s + len(part)}/{len(only_tuned)} in {time.time() - t0:.0f} s", flush=True)
+    todo = both + only_tuned
     print(f"done: {len(todo)} passages in {time.time() - t0:.0f} s ({base.name}, {tuned.name})", flush=True)
 
 
