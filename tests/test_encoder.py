@@ -144,6 +144,7 @@ def test_delta_round_trip(base_folder, tmp_path):
     save_file(tuned, str(tmp_path / "w.safetensors"))
     art = delta.write_artifact(tmp_path / "w.safetensors", "t", tmp_path, {"seed": 0})
     assert art.stat().st_size < 2_000_000
+    assert delta.make_delta(base_folder, tuned) == art.read_bytes()  # deterministic: same weights, same sha256
     rebuilt = delta.apply_delta(base, art)
     err = np.abs(rebuilt[names[0]] - tuned[names[0]]).max()
     assert 0 < err <= 0.05 / 127  # int8 of a ~N(0, 0.01) delta: at most half a step of its per-row scale

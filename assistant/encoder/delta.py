@@ -20,6 +20,7 @@ import io
 import json
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +51,16 @@ def make_delta(base_folder: Path, tuned: dict[str, np.ndarray]) -> bytes:
             arrays[name + "::scale"] = scale
         else:
             arrays[name + "::d"] = d.astype(np.float32)
+    # np.savez stamps each member with the current time; fixed stamps make the same weights give the same bytes
+    # (and so the same sha256, model name, cache keys and collection).
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for key, arr in arrays.items():
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.ascontiguousarray(arr), allow_pickle=False)
+            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, member.getvalue())
     return buf.getvalue()
 
 
