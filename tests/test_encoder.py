@@ -177,3 +177,22 @@ def test_e5_torch_backend_has_its_own_cache_key_and_collection(base_folder, tmp_
         assert float(q @ v[0]) > 0.7
     finally:
         emb.close()
+
+
+def test_shipped_artifact_rebuilds_and_moves_the_vectors(base_folder, encoder):
+    from assistant.encoder.delta import MODELS_DIR, ensure_tuned_model, load_manifest, resolve_artifact
+    from assistant.encoder.encoder import E5Encoder
+
+    shipped = sorted(MODELS_DIR.glob("*.npz"))
+    assert shipped, "no shipped encoder artifact"
+    for art in shipped:
+        manifest = load_manifest(art)
+        assert art.stat().st_size <= 30_000_000 and manifest["bytes"] == art.stat().st_size
+        assert manifest["base"] == json.loads((base_folder / "kk_encoder.json").read_text())["name"]
+        assert {"sha256", "data", "command", "seed", "metrics"} <= set(manifest)
+    tuned = E5Encoder(ensure_tuned_model(resolve_artifact("e5s-ft-tydi-facqa")))
+    manifest = load_manifest(resolve_artifact("e5s-ft-tydi-facqa"))
+    assert tuned.name == f"e5s-ft-{manifest['sha256'][:12]}" == manifest["metrics"]["model_name"]
+    texts = ["kapan Bandung menjadi Kota Kreatif UNESCO?", "Bandung ditetapkan sebagai Kota Desain pada 2015."]
+    cos = (tuned.encode(texts) * encoder.encode(texts)).sum(1)
+    assert (cos < 0.9999).all() and (cos > 0.8).all(), cos  # changed by training, still the same space
