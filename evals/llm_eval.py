@@ -51,10 +51,12 @@ class CallRecorder(BaseCallbackHandler):
 
     raise_error = False
 
-    def __init__(self, calls: list[dict[str, Any]], lock: threading.Lock, role: str) -> None:
+    def __init__(self, calls: list[dict[str, Any]], lock: threading.Lock, role: str,
+                 path: Path | None = None) -> None:
         self.calls = calls
         self.lock = lock
         self.role = role
+        self.path = path  # appended to as each call ends: a crashed or stopped slow run keeps what it did
         self.item: str | None = None
         self._open: dict[Any, dict[str, Any]] = {}
 
@@ -104,6 +106,9 @@ class CallRecorder(BaseCallbackHandler):
                                           if rec["completion_tokens"] and secs > 0 else None)
         with self.lock:
             self.calls.append(rec)
+            if self.path is not None:
+                with open(self.path, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
 class DraftTap:
@@ -134,7 +139,11 @@ class LLMTap:
     """Installs a :class:`CallRecorder` on the assistant's answer and condense models and a :class:`DraftTap` on
     its answerer; :meth:`take` returns what one item produced."""
 
-    def __init__(self, assistant: Any) -> None:
+    def __init__(self, assistant: Any, path: Path | None = None) -> None:
+        self.path = path
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("", encoding="utf-8")
         self.calls: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self.recorders: list[CallRecorder] = []
@@ -155,7 +164,7 @@ class LLMTap:
         return bool(self.recorders)
 
     def _attach(self, model: BaseChatModel, role: str) -> None:
-        rec = CallRecorder(self.calls, self._lock, role)
+        rec = CallRecorder(self.calls, self._lock, role, self.path)
         model.callbacks = [*(model.callbacks or []), rec]  # type: ignore[list-item]
         self.recorders.append(rec)
 
@@ -183,7 +192,8 @@ class LLMTap:
         return out
 
     def write_calls(self, path: Path) -> int:
-        """All recorded calls as JSONL (one call a line, prompt included): the replay input."""
+        """All recorded calls as JSONL (one call a line, prompt included): the replay input. (With ``path``
+        given to the constructor the same lines were already appended there as the calls ended.)"""
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             calls = list(self.calls)

@@ -162,7 +162,7 @@ class Evaluator:
             s = a.settings.model_copy(update={"llm_backend": "openai", "llm_model": a.settings.llm_model or "replay"})
             a.answerer = build_answerer(s, chat_model=replayer)
             a._condenser = build_condenser(s, chat_model=replayer)
-        tap = LLMTap(a)
+        tap = LLMTap(a, record if replay is None else None)
         # Query vectors are memoised in memory; a previous configuration's run would make this one's latency
         # look free, so each run starts cold (the on-disk passage cache is unaffected).
         qcache = getattr(self.embedder, "_qcache", None)
@@ -190,9 +190,8 @@ class Evaluator:
         if tap.active and ds.kind == "drafting":
             notes.append("drafting letters are always answered extractively (assistant/drafting.py): the LLM "
                          "backend is not called for them")
-        if record is not None and tap.active:
-            n_calls = tap.write_calls(record)
-            notes.append(f"{n_calls} LLM call(s) recorded in {record}")
+        if record is not None and tap.active and replay is None:
+            notes.append(f"{len(tap.calls)} LLM call(s) recorded in {record}")
         if replayer is not None:
             notes.append(f"replayed from {replay}: {len(replayer.recorded)} recorded prompt(s), "
                          f"{len(replayer.misses)} prompt(s) not found (answered as a model error)")
