@@ -66,13 +66,15 @@ class CallRecorder(BaseCallbackHandler):
         self._open[run_id] = {
             "item": self.item, "role": self.role, "key": prompt_key(msgs),
             "messages": [{"role": m.type, "content": str(m.content)} for m in msgs],
-            "t0": time.perf_counter(), "started_at": time.time(), "first_token_ms": None, "output": "",
+            "t0": time.perf_counter(), "started_at": time.time(), "first_token_ms": None, "chunks": 0, "output": "",
             "error": None, "prompt_tokens": None, "completion_tokens": None}
 
     def on_llm_new_token(self, token: str, *, run_id: Any, **kwargs: Any) -> None:
         rec = self._open.get(run_id)
-        if rec is not None and rec["first_token_ms"] is None and token:
-            rec["first_token_ms"] = round((time.perf_counter() - rec["t0"]) * 1000, 1)
+        if rec is not None and token:
+            rec["chunks"] += 1
+            if rec["first_token_ms"] is None:
+                rec["first_token_ms"] = round((time.perf_counter() - rec["t0"]) * 1000, 1)
 
     def on_llm_end(self, response: LLMResult, *, run_id: Any, **kwargs: Any) -> None:
         rec = self._open.pop(run_id, None)
@@ -88,7 +90,9 @@ class CallRecorder(BaseCallbackHandler):
             usage = {"prompt_tokens": meta.get("input_tokens"), "completion_tokens": meta.get("output_tokens")}
         tu = (response.llm_output or {}).get("token_usage") or {}
         rec["prompt_tokens"] = usage.get("prompt_tokens") or tu.get("prompt_tokens")
-        rec["completion_tokens"] = usage.get("completion_tokens") or tu.get("completion_tokens")
+        # A streamed call without usage data: the llama.cpp server sends one token per chunk.
+        rec["completion_tokens"] = (usage.get("completion_tokens") or tu.get("completion_tokens")
+                                    or rec["chunks"] or None)
         rec["output"] = text
         self._close(rec)
 
@@ -97,6 +101,9 @@ class CallRecorder(BaseCallbackHandler):
         if rec is None:
             return
         rec["error"] = f"{type(error).__name__}: {error}"[:500]
+        partial = kwargs.get("response")
+        if isinstance(partial, LLMResult) and partial.generations and partial.generations[0]:
+            rec["output"] = partial.generations[0][0].text  # what the model wrote before it was stopped
         self._close(rec)
 
     def _close(self, rec: dict[str, Any]) -> None:
@@ -104,6 +111,10 @@ class CallRecorder(BaseCallbackHandler):
         secs = rec["ms"] / 1000
         rec["completion_tokens_per_s"] = (round(rec["completion_tokens"] / secs, 2)
                                           if rec["completion_tokens"] and secs > 0 else None)
+        # Generation speed proper: tokens after the first over the time after it (the prompt is processed
+        # before the first token).
+        gen_s = (rec["ms"] - rec["first_token_ms"]) / 1000 if rec["first_token_ms"] is not None else 0
+        rec["decode_tokens_per_s"] = round((rec["chunks"] - 1) / gen_s, 2) if rec["chunks"] > 1 and gen_s > 0 else None
         with self.lock:
             self.calls.append(rec)
             if self.path is not None:
@@ -155,7 +166,7 @@ class LLMTap:
             self.draft_tap = DraftTap(answerer)
             assistant.answerer = self.draft_tap
         condenser = getattr(assistant, "_condenser", None)
-        cmodel = _chat_model_of(getattr(condenser, "chain", None))
+        cmodel = getattr(condenser, "model", None) or _chat_model_of(getattr(condenser, "chain", None))
         if cmodel is not None:
             self._attach(cmodel, "condense")
 
@@ -184,8 +195,9 @@ class LLMTap:
             mine = [c for c in self.calls if c["item"] == item_id]
         draft = self.draft_tap.drafts[-1] if self.draft_tap and self.draft_tap.drafts else None
         out: dict[str, Any] = {
-            "calls": [{k: c[k] for k in ("role", "key", "ms", "first_token_ms", "prompt_tokens", "completion_tokens",
-                                         "completion_tokens_per_s", "error")} for c in mine]}
+            "calls": [{k: c.get(k) for k in ("role", "key", "ms", "first_token_ms", "prompt_tokens",
+                                             "completion_tokens", "completion_tokens_per_s", "decode_tokens_per_s",
+                                             "error")} for c in mine]}
         if draft is not None:
             out.update({"raw_text": getattr(draft, "raw_text", ""), "removed": getattr(draft, "removed", []),
                         "fixes": getattr(draft, "fixes", []), "draft_flags": list(draft.flags)})
@@ -267,6 +279,7 @@ def summarize_llm(items: list[dict[str, Any]]) -> dict[str, Any] | None:
     answer_calls = [c for c in calls if c["role"] == "answer"]
     ok = [c for c in answer_calls if not c.get("error")]
     tps = [c["completion_tokens_per_s"] for c in ok if c.get("completion_tokens_per_s")]
+    dps = [c["decode_tokens_per_s"] for c in ok if c.get("decode_tokens_per_s")]
     ttft = [c["first_token_ms"] for c in ok if c.get("first_token_ms") is not None]
 
     def pct(vals: list[float], q: int) -> float | None:
@@ -292,6 +305,7 @@ def summarize_llm(items: list[dict[str, Any]]) -> dict[str, Any] | None:
         "llm_call_ms_p95": pct([c["ms"] for c in ok], 95),
         "first_token_ms_p50": pct(ttft, 50),
         "completion_tokens_per_s_mean": round(sum(tps) / len(tps), 2) if tps else None,
+        "decode_tokens_per_s_mean": round(sum(dps) / len(dps), 2) if dps else None,
         "prompt_tokens_mean": (round(sum(c["prompt_tokens"] for c in ok if c.get("prompt_tokens"))
                                      / max(1, sum(1 for c in ok if c.get("prompt_tokens"))), 1) if ok else None),
         "completion_tokens_mean": (round(sum(c["completion_tokens"] for c in ok if c.get("completion_tokens"))

@@ -13,6 +13,8 @@ import time
 
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
+from langchain_core.messages import AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk
 
 from assistant.answer import ABSTAIN_TEXT, ExtractiveAnswerer
 from assistant.answer.citations import CitationChecker, check_citations, citation_numbers
@@ -137,6 +139,9 @@ def test_timeout_falls_back_to_extractive():
 
 class _Broken(FakeListChatModel):
     def _call(self, *args, **kwargs):
+        raise ConnectionError("server down")
+
+    def _stream(self, *args, **kwargs):  # the answerer reads the model as a stream (ModelStream)
         raise ConnectionError("server down")
 
 
@@ -525,3 +530,39 @@ def test_llm_answerer_in_the_assistant_over_the_corpus(corpus_assistant):
     a.answerer = LLMAnswerer(FakeListChatModel(responses=[f"{wrong.rstrip('.')} [{n}]."]), fallback=honest.fallback)
     ans = a.ask(q, remember=False)
     assert "1999" not in ans.answer and "llm_fallback" in ans.flags and "2004" in ans.answer
+
+
+# --------------------------------------------------------------------------- abandoned calls stop
+class _SlowStream(GenericFakeChatModel):
+    """Streams one word every 50 ms and notes how far it got and whether its stream was closed."""
+
+    produced: list = []
+    closed: list = []
+
+    def _stream(self, *args, **kwargs):
+        try:
+            for word in ["kata"] * 60:
+                time.sleep(0.05)
+                self.produced.append(word)
+                yield ChatGenerationChunk(message=AIMessageChunk(content=word + " "))
+        except GeneratorExit:
+            self.closed.append(True)
+            raise
+
+
+@pytest.mark.parametrize("how", ["answer", "stream"])
+def test_a_timed_out_model_call_is_closed_not_left_running(how):
+    """With the real llama.cpp server an abandoned blocking call kept generating for minutes after its client
+    had gone, and the next question waited behind it. The answerer reads the model as a stream and closes it on
+    timeout, so the call stops at the next token (over HTTP: the server sees the client disconnect)."""
+    model = _SlowStream(messages=iter([]), produced=[], closed=[])
+    answerer = LLMAnswerer(model, fallback=ExtractiveAnswerer(), timeout=0.3)
+    if how == "answer":
+        d = answerer.answer(Q, HITS)
+    else:
+        d = [e for e in answerer.stream(Q, HITS) if e.type == "final"][0].draft
+    assert "llm_timeout" in d.flags
+    time.sleep(0.3)
+    n = len(model.produced)
+    time.sleep(0.3)
+    assert model.closed == [True] and len(model.produced) == n < 60

@@ -35,8 +35,6 @@ import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -94,6 +92,80 @@ def format_context(hits: list[ScoredChunk], max_chars: int = 1800) -> str:
     return "\n".join(parts)
 
 
+class ModelStream:
+    """``chain.stream(inputs)`` run in a daemon thread, read with a deadline, and *closed* when abandoned.
+
+    Why: a model call that is abandoned on timeout must not go on running. With a blocking ``invoke`` the
+    thread could not be stopped and the llama.cpp server went on generating the abandoned answer (seen: it
+    finished a request whose client had gone, and the next question waited behind it). Reading the answer
+    as a stream lets :meth:`stop` close the generator at the next token, which closes the HTTP response, and
+    an OpenAI-compatible server stops generating when its client disconnects. Before the first token (prompt
+    processing) only the backend's own timeout (set to the same value) ends the call.
+
+    The model is streamed directly (prompt, then ``model.stream``), not through the LCEL chain: closing a
+    ``prompt | model | parser`` stream does not stop the model, because LangChain's sequence then reads the
+    rest of the model's output to finish its trace.
+    """
+
+    def __init__(self, prompt: Any, model: Any, inputs: dict[str, str]) -> None:
+        self.queue: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._stop = threading.Event()
+        self._prompt, self._model, self._inputs = prompt, model, inputs
+        threading.Thread(target=self._run, daemon=True, name="llm-stream").start()
+
+    def _run(self) -> None:
+        it = None
+        try:
+            it = iter(self._model.stream(self._prompt.invoke(self._inputs)))
+            for chunk in it:
+                if self._stop.is_set():
+                    return
+                tok = _text(chunk)
+                if tok:
+                    self.queue.put(("tok", tok))
+            self.queue.put(("end", None))
+        except Exception as exc:  # any backend failure: connection, HTTP error, bad output …
+            self.queue.put(("err", exc))
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def events(self, timeout: float) -> Iterator[tuple[str, str]]:
+        """``("tok", text)`` as the model writes, then one of ``("end", "")``, ``("llm_timeout", "")`` or
+        ``("llm_error", message)``; a timeout or an abandoned reader stops the model call."""
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    kind, value = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    yield "llm_timeout", ""
+                    return
+                if kind == "tok":
+                    yield "tok", value
+                elif kind == "end":
+                    yield "end", ""
+                    return
+                else:
+                    yield "llm_error", f"{type(value).__name__}: {value}"[:300]
+                    return
+        finally:
+            self.stop()
+
+
+def _text(chunk: Any) -> str:
+    """A message chunk's text, as ``StrOutputParser`` reads it (string content, or the text parts of a list)."""
+    content = getattr(chunk, "content", chunk)
+    if isinstance(content, str):
+        return content
+    return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content or [])
+
+
 def build_prompt():
     from langchain_core.prompts import ChatPromptTemplate
 
@@ -145,10 +217,8 @@ class LLMAnswerer(Answerer):
         self.max_chunk_chars = max_chunk_chars
         self.repair = repair
         self.mode = mode
-        self.chain = build_prompt() | chat_model | StrOutputParser()
-        # Model calls run here so a hung call can be abandoned after ``timeout`` (threads cannot be killed; the
-        # backends are also given the timeout so an abandoned call ends on its own).
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="llm-answer")
+        self.prompt = build_prompt()
+        self.chain = self.prompt | chat_model | StrOutputParser()  # for callers that want the plain LCEL chain
 
     @property
     def scorer(self) -> Scorer:
@@ -233,14 +303,14 @@ class LLMAnswerer(Answerer):
         prep = self._prepare(question, hits, idf, terms)
         if isinstance(prep, Draft):
             return prep
-        future = self._pool.submit(self.chain.invoke, prep.inputs)
-        try:
-            raw = future.result(timeout=self.timeout)
-        except FutureTimeout:
-            future.cancel()
-            return self._fallback(question, hits, idf, terms, "llm_timeout")
-        except Exception:  # any backend failure: connection, HTTP error, bad output …
-            return self._fallback(question, hits, idf, terms, "llm_error")
+        raw, failure = "", None
+        for kind, value in ModelStream(self.prompt, self.chat_model, prep.inputs).events(self.timeout):
+            if kind == "tok":
+                raw += value
+            elif kind != "end":
+                failure = kind
+        if failure is not None:  # the partial output is kept for logs and evals, never shown
+            return self._fallback(question, hits, idf, terms, failure, raw)
         checker = self._checker(prep)
         checker.feed(raw)
         checker.close()
@@ -253,37 +323,24 @@ class LLMAnswerer(Answerer):
         if isinstance(prep, Draft):
             yield from _settled(prep, "")
             return
-        tokens: queue.Queue[tuple[str, Any]] = queue.Queue()
-
-        def produce() -> None:
-            try:
-                for tok in self.chain.stream(prep.inputs):
-                    tokens.put(("tok", tok))
-                tokens.put(("end", None))
-            except Exception as exc:
-                tokens.put(("err", exc))
-
-        threading.Thread(target=produce, daemon=True, name="llm-stream").start()
-        deadline = time.monotonic() + self.timeout
         checker = self._checker(prep)
         raw, failure = "", None
-        while True:
-            try:
-                kind, value = tokens.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                failure = "llm_timeout"
-                break
-            if kind == "end":
-                break
-            if kind == "err":
-                failure = "llm_error"
-                break
-            raw += value
-            if raw_tokens:
-                yield StreamEvent("token", value)
-            piece = checker.feed(value)
-            if piece:
-                yield StreamEvent("delta", piece)
+        model = ModelStream(self.prompt, self.chat_model, prep.inputs)
+        try:
+            for kind, value in model.events(self.timeout):
+                if kind == "end":
+                    break
+                if kind != "tok":
+                    failure = kind
+                    break
+                raw += value
+                if raw_tokens:
+                    yield StreamEvent("token", value)
+                piece = checker.feed(value)
+                if piece:
+                    yield StreamEvent("delta", piece)
+        finally:
+            model.stop()  # also when the consumer of this generator went away (a client that disconnected)
         if failure is None:
             piece = checker.close()
             if piece:
@@ -303,7 +360,8 @@ class LLMAnswerer(Answerer):
         deadline = loop.time() + self.timeout
         checker = self._checker(prep)
         raw, failure = "", None
-        it = self.chain.astream(prep.inputs).__aiter__()
+        # The model directly, not the chain, so that closing the stream stops it (see ModelStream).
+        it = self.chat_model.astream(self.prompt.invoke(prep.inputs)).__aiter__()
         try:
             while True:
                 remaining = deadline - loop.time()
@@ -311,7 +369,7 @@ class LLMAnswerer(Answerer):
                     failure = "llm_timeout"
                     break
                 try:
-                    value = await asyncio.wait_for(it.__anext__(), remaining)
+                    value = _text(await asyncio.wait_for(it.__anext__(), remaining))
                 except StopAsyncIteration:
                     break
                 except TimeoutError:
@@ -340,7 +398,7 @@ class LLMAnswerer(Answerer):
             yield ev
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Nothing to release: model calls run in daemon threads that end with their stream."""
 
 
 def _settled(draft: Draft, emitted: str) -> Iterator[StreamEvent]:
