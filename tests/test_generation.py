@@ -566,3 +566,40 @@ def test_a_timed_out_model_call_is_closed_not_left_running(how):
     n = len(model.produced)
     time.sleep(0.3)
     assert model.closed == [True] and len(model.produced) == n < 60
+
+
+# --------------------------------------------------------------------------- citation forms of real models
+@pytest.mark.parametrize("form, expect", [
+    ("UCCN diluncurkan oleh UNESCO pada tahun 2004 [Sumber 1].", "UCCN diluncurkan oleh UNESCO pada tahun 2004 [1]."),
+    ("UCCN diluncurkan oleh UNESCO pada tahun 2004 (1).", "UCCN diluncurkan oleh UNESCO pada tahun 2004 [1]."),
+    ("UCCN diluncurkan oleh UNESCO pada tahun 2004. (dokumen 1)", "UCCN diluncurkan oleh UNESCO pada tahun 2004. [1]"),
+    ("Kota Bandung adalah Kota Kreatif UNESCO bidang Desain sejak 2015 [Dokumen 2 dan 3].",
+     "Kota Bandung adalah Kota Kreatif UNESCO bidang Desain sejak 2015 [1]."),
+])
+def test_other_citation_forms_are_read_as_markers(form, expect):
+    d = llm(form).answer(Q, HITS)
+    assert d.text == expect and "llm_fallback" not in d.flags
+
+
+def test_a_list_enumerator_is_not_a_citation():
+    from assistant.answer.citations import normalize_markers
+
+    assert normalize_markers("Langkahnya: (1) mendaftar, (2) mengirim berkas.") == (
+        "Langkahnya: (1) mendaftar, (2) mengirim berkas.")
+    assert normalize_markers("Tahun 2004 (1). Bandung (2)\n- butir") == "Tahun 2004 [1]. Bandung [2]\n- butir"
+
+
+@pytest.mark.parametrize("text", [
+    "UCCN diluncurkan oleh UNESCO pada tahun 2004. [Sumber 1] Kota Bandung adalah Kota Kreatif UNESCO bidang Desain "
+    "sejak 2015 (dokumen 2).",
+    "UCCN diluncurkan oleh UNESCO pada tahun 2004 (1). Kota Bandung adalah Kota Kreatif UNESCO bidang Desain sejak "
+    "2015. (2)",
+])
+def test_other_forms_stream_the_same_text_in_any_chunking(text):
+    passages = {n: f"{h.chunk.title} — {h.chunk.section}\n{h.chunk.text}" for n, h in enumerate(HITS, 1)}
+    whole = check_citations(text, passages).text
+    assert whole.count("[") == 2
+    for step in (1, 2, 3, 7):
+        checker = CitationChecker(passages)
+        pieces = [checker.feed(text[i:i + step]) for i in range(0, len(text), step)] + [checker.close()]
+        assert "".join(pieces) == whole == checker.text

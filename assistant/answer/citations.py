@@ -54,6 +54,47 @@ def default_scorer(embedder: Any = None, threshold: float | None = None) -> Scor
     return SupportScorer(embedder, threshold=threshold)
 
 
+# Citation forms small models write instead of ``[n]`` (see docs/llm.md for which ones were seen):
+# ``[Sumber 1]``, ``[dokumen 2]``, ``[Dokumen 1 dan 2]``, ``(Sumber: 1)``, ``[1-3]``, ``【1】``, ``[^1]``.
+_LABEL = r"(?:sumber|dokumen|dok\.?|doc(?:ument)?|source|referensi|ref\.?|rujukan)"
+_NUMS = r"\d{1,2}(?:\s*(?:,|;|&|dan|and|[-–])\s*\d{1,2})*"
+_LABELLED = re.compile(
+    rf"[\[(【]\s*\^?\s*{_LABEL}?\s*(?:n\s*=\s*)?[:#]?\s*\"?\s*({_NUMS})\s*\"?\s*[\])】]", re.I)
+# A bare "(1)" is a citation only where a marker would stand: after text and before punctuation, another
+# marker or the end of a line; "(1) mendaftar …" at the start of a list item is an enumerator. Only its
+# brackets are swapped (same length), so a stream and the whole text parse alike whatever comes next.
+_BARE_PAREN = re.compile(r"(?<=\S)(\s*)\((\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\)(?=\s*(?:[.,;:!?\[(]|$))", re.M)
+_MAYBE_MARK = re.compile(rf"^\s*[\[(【]\s*\^?\s*(?:{_LABEL}|[a-z]{{0,9}})?\.?\s*(?:n\s*=\s*)?[:#]?\s*\"?[\d\s,;&\-–]*"
+                         r"(?:dan|and)?[\d\s,;]*\"?\s*[\])】]?\s*$", re.I)
+
+
+def _expand(nums: str) -> str:
+    """"1 dan 3" → "1, 3"; "1-3" → "1, 2, 3" (a short range only)."""
+    out: list[int] = []
+    for part in re.split(r"\s*(?:,|;|&|\bdan\b|\band\b)\s*", nums.strip(), flags=re.I):
+        rng = re.fullmatch(r"(\d{1,2})\s*[-–]\s*(\d{1,2})", part)
+        if rng and 0 < int(rng.group(2)) - int(rng.group(1)) <= 5:
+            out.extend(range(int(rng.group(1)), int(rng.group(2)) + 1))
+        elif part.isdigit():
+            out.append(int(part))
+    return ", ".join(str(n) for n in dict.fromkeys(out))
+
+
+def normalize_markers(text: str) -> str:
+    """The model's citation forms rewritten as ``[n]`` / ``[n, m]``, which the checker reads. A labelled or
+    bracketed form (``[Sumber 1]``, ``(dokumen 2)``, ``[1-3]``) is unambiguous; a bare ``(1)`` counts only in a
+    marker's position (see ``_BARE_PAREN``)."""
+    def labelled(m: re.Match[str]) -> str:
+        whole = m.group(0)
+        if whole.startswith("(") and not re.search(_LABEL, whole, re.I):
+            return whole  # "(1)" without a label: decided by _BARE_PAREN below
+        nums = _expand(m.group(1))
+        return f"[{nums}]" if nums else whole
+
+    text = _LABELLED.sub(labelled, text)
+    return _BARE_PAREN.sub(lambda m: f"{m.group(1)}[{m.group(2)}]", text)
+
+
 def citation_numbers(text: str) -> list[int]:
     """All citation numbers in ``text`` in order (``[1, 3]`` gives 1 and 3)."""
     return [int(n) for m in MARK.finditer(text) for n in re.split(r"\s*[,;]\s*", m.group(1))]
@@ -120,7 +161,7 @@ class Fix:
     sentence: str
     original: int
     replacement: int | None
-    reason: Literal["out_of_range", "not_supporting", "repaired"]
+    reason: Literal["out_of_range", "not_supporting", "repaired", "added"]
 
     def as_dict(self) -> dict[str, Any]:
         return {"sentence": self.sentence, "original": self.original, "replacement": self.replacement,
@@ -153,6 +194,8 @@ class CheckedAnswer:
             out.append("citation_repaired")
         if any(f.reason == "not_supporting" for f in self.fixes):
             out.append("citation_dropped")
+        if any(f.reason == "added" for f in self.fixes):
+            out.append("citation_added")
         if self.removed:
             out.append("sentences_removed")
         return out
@@ -212,7 +255,8 @@ class CitationChecker:
         self.scorer = scorer or default_scorer()
         self.repair = repair
         self.mode = mode
-        self._raw = ""
+        self._src = ""  # the model's text as received
+        self._raw = ""  # the same with its citation forms normalised (normalize_markers)
         self._done = 0  # units already processed
         self._out: list[str] = []  # released pieces
         self._held: list[tuple[str, str]] = []  # (separator, text) waiting for a first cited claim
@@ -226,11 +270,13 @@ class CitationChecker:
     # -- streaming -------------------------------------------------------------------------------------
     def feed(self, piece: str) -> str:
         """Add model output; return the checked text released by it (complete sentences only)."""
-        self._raw += piece
+        self._src += piece
+        self._raw = normalize_markers(self._src)
         units = _units(self._raw)
         final = len(units) - 1
-        if units and _ONLY_MARKUP.match(self._raw[units[-1][0]:units[-1][1]]):
-            final -= 1  # "[1" may still become the previous sentence's marker
+        if units and (_ONLY_MARKUP.match(self._raw[units[-1][0]:units[-1][1]])
+                      or _MAYBE_MARK.match(self._raw[units[-1][0]:units[-1][1]])):
+            final -= 1  # "[1" or "[Sumber" may still become the previous sentence's marker
         return self._process(units, max(final, self._done))
 
     def close(self) -> str:
@@ -291,7 +337,14 @@ class CitationChecker:
                 return self._keep(unit, plain, valid, rewrite=valid != cites), True
             return plain, False
         if not cites:
-            return self._drop(plain, "uncited", cites)
+            # Small models often leave list items or a second sentence without a marker (seen with Qwen2.5-Coder
+            # 1.5B: a four-item list copied from the context, no [n] at all). The claim is kept only when one
+            # retrieved chunk supports it, as a wrong marker is re-pointed; it then cites that chunk.
+            best = self._best_passage(plain) if self.repair else None
+            if best is None:
+                return self._drop(plain, "uncited", cites)
+            self._fixes.append(Fix(plain, 0, best, "added"))
+            return self._keep(unit, plain, [best], rewrite=True), True
         if valid and self._supported(plain, valid):
             needed = self._needed(plain, valid)
             return self._keep(unit, plain, needed, rewrite=needed != cites), True
