@@ -36,7 +36,7 @@ _HAS_VALUE = re.compile(r"\d|\b[A-Z][a-z]+\s+[A-Z]")
 _ABSTAIN_KEY = fold(ABSTAIN_TEXT[:40])
 UNVERIFIED_LABEL = " [tidak terverifikasi]"
 
-Reason = Literal["uncited", "unsupported", "out_of_range"]
+Reason = Literal["uncited", "unsupported", "out_of_range", "partial"]
 
 
 class Scorer(Protocol):
@@ -201,6 +201,7 @@ class CheckedAnswer:
         return out
 
 
+_COMPLETE = re.compile(r"[.!?;:…)\"”’]\s*$")
 _AFTER_MARK = re.compile(r"\]\s+(?=[A-Z\"“(])")
 
 
@@ -304,7 +305,7 @@ class CitationChecker:
             a, b = units[i]
             gap = self._raw[(units[i - 1][1] if i > 0 else 0):a]
             self._done += 1
-            kept = self._check_unit(self._raw[a:b])
+            kept = self._check_unit(self._raw[a:b], last=self._closed and i == len(units) - 1)
             if kept is None:
                 continue
             text, is_claim = kept
@@ -319,8 +320,10 @@ class CitationChecker:
                 released.append(piece)
         return "".join(released)
 
-    def _check_unit(self, unit: str) -> tuple[str, bool] | None:
-        """``(text to show, is a cited claim)`` or None when the sentence is dropped."""
+    def _check_unit(self, unit: str, last: bool = False) -> tuple[str, bool] | None:
+        """``(text to show, is a cited claim)`` or None when the sentence is dropped. ``last``: the final piece
+        of a closed output, which may be a sentence cut off (max tokens, or a llama.cpp server that ends one
+        stream when another request arrives)."""
         plain = strip_markers(unit)
         if not plain:
             return None
@@ -336,6 +339,8 @@ class CitationChecker:
             if valid:
                 return self._keep(unit, plain, valid, rewrite=valid != cites), True
             return plain, False
+        if not cites and last and not _COMPLETE.search(unit):
+            return self._drop(plain, "partial", cites)  # never given a citation of its own: it may be half a claim
         if not cites:
             # Small models often leave list items or a second sentence without a marker (seen with Qwen2.5-Coder
             # 1.5B: a four-item list copied from the context, no [n] at all). The claim is kept only when one
