@@ -126,6 +126,7 @@ def run(dataset: Path = typer.Option(DATASETS / "gold.jsonl", "--dataset", help=
         sample: Optional[str] = typer.Option(None, "--sample",
                                              help="Sampel tetap: N item, atau N,M (gold: terjawab,tak terjawab)"),
         seed: int = typer.Option(23, "--seed", help="Seed pengambilan sampel"),
+        ids: Optional[str] = typer.Option(None, "--ids", help="Hanya item ini (id dipisah koma)"),
         replay: Optional[Path] = typer.Option(None, "--replay",
                                               help="llm_calls.jsonl: jawab dari keluaran LLM yang terekam")) -> None:
     """Run a dataset through Assistant.ask and write results.json + report.html.
@@ -143,7 +144,8 @@ def run(dataset: Path = typer.Option(DATASETS / "gold.jsonl", "--dataset", help=
     try:
         t0 = time.perf_counter()
         results = _run_one(ev, dataset, cfg, limit, err, sample=sample, seed=seed,
-                           record=out / "llm_calls.jsonl", replay=replay)
+                           record=out / "llm_calls.jsonl", replay=replay,
+                           ids=[i.strip() for i in ids.split(",") if i.strip()] if ids else None)
         path = write_results(results, out, base)
     finally:
         ev.close()

@@ -139,7 +139,8 @@ class Evaluator:
     # ------------------------------------------------------------------------------------------------
     def run(self, dataset: Dataset | Path | str, config: RunConfig | None = None, *, limit: int | None = None,
             progress: ItemProgress | None = None, sample: str | None = None, seed: int = 23,
-            record: Path | None = None, replay: Path | None = None) -> dict[str, Any]:
+            record: Path | None = None, replay: Path | None = None,
+            ids: list[str] | None = None) -> dict[str, Any]:
         """Every item of ``dataset`` through ``Assistant``; returns the results document (see ``results.json``).
 
         ``sample``/``seed``: a fixed subset (:func:`evals.datasets.sample_dataset`). With an LLM backend every model
@@ -152,6 +153,8 @@ class Evaluator:
         ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
         if sample:
             ds = sample_dataset(ds, sample, seed)
+        if ids:  # a re-run of chosen items (e.g. the ones a prompt change is meant to fix)
+            ds = Dataset(ds.kind, ds.path, [it for it in ds.items if getattr(it, "id", None) in set(ids)])
         config = config or RunConfig(self.settings.retrieval_mode, {"retrieval_mode": self.settings.retrieval_mode})
         a = self.assistant(config)
         replayer = None
@@ -210,7 +213,8 @@ class Evaluator:
                 "documents": len({c.doc_id for c in gen.chunks}), "support_threshold": self.scorer.threshold,
                 "answerer": getattr(a.answerer, "name", type(a.answerer).__name__),
                 "llm": _llm_meta(a.settings, replay) if tap.active else None,
-                "sample": {"spec": sample, "seed": seed, "ids": [_item_id(it) for it in ds.items]} if sample else None,
+                "sample": ({"spec": sample, "seed": seed, "only": ids, "ids": [_item_id(it) for it in ds.items]}
+                           if sample or ids else None),
                 "started_at": dt.datetime.now().isoformat(timespec="seconds"), "seconds": round(seconds, 2),
                 "python": platform.python_version(),
             },
