@@ -197,7 +197,9 @@ class Evaluator:
             notes.append(f"{len(tap.calls)} LLM call(s) recorded in {record}")
         if replayer is not None:
             notes.append(f"replayed from {replay}: {len(replayer.recorded)} recorded prompt(s), "
-                         f"{len(replayer.misses)} prompt(s) not found (answered as a model error)")
+                         f"{len(replayer.misses)} prompt(s) not found (answered as a model error), "
+                         f"{len(replayer.system_changed)} matched on context and question only (the system "
+                         f"prompt changed since the recording)")
         if ctx.prefix_mismatch:
             notes.append(f"{ctx.prefix_mismatch} item(s): ask() answered from chunks other than the top of "
                          f"retrieve(k={RETRIEVAL_DEPTH}); retrieval metrics may not match the answer context.")

@@ -64,6 +64,14 @@ def test_tap_records_the_raw_output_and_the_check(tmp_path):
     replay = ReplayChatModel.from_file(tmp_path / "calls.jsonl")
     again = _assistant(replay).answerer.answer(Q, [HIT])
     assert again.text == draft.text and again.flags == draft.flags
+    # The same context and question under a changed system prompt still replay (and are counted as such).
+    from langchain_core.prompts import ChatPromptTemplate
+
+    from assistant.answer.llm import HUMAN_TEMPLATE
+
+    changed = _assistant(replay).answerer
+    changed.prompt = ChatPromptTemplate.from_messages([("system", "Aturan lain."), ("human", HUMAN_TEMPLATE)])
+    assert changed.answer(Q, [HIT]).text == draft.text and len(replay.system_changed) == 1
     # A prompt that was never recorded is a model error: the extractive answer, flagged.
     other = _assistant(replay).answerer.answer("Kota Lembah Hijau sejak kapan anggota jejaring?", [HIT])
     assert {"llm_fallback", "llm_error"} <= set(other.flags) and replay.misses
