@@ -270,6 +270,11 @@ class ReplayChatModel(BaseChatModel):
 
 
 # --------------------------------------------------------------------------- aggregation
+def _mean(values: list[Any]) -> float | None:
+    vals = [v for v in values if v]
+    return round(sum(vals) / len(vals), 1) if vals else None
+
+
 def _rate(n: int, d: int) -> float | None:
     return round(n / d, 4) if d else None
 
@@ -298,7 +303,8 @@ def summarize_llm(items: list[dict[str, Any]]) -> dict[str, Any] | None:
 
     return {
         "items": len(recs),
-        "llm_answered": answered,
+        "llm_answered": answered,  # answers the model made (its abstentions included), not the fallback's
+        "llm_answered_with_content": answered - sum(1 for f in flags if "llm_abstained" in f),
         "llm_abstained": sum(1 for f in flags if "llm_abstained" in f),
         "llm_skipped": sum(1 for f in flags if "llm_skipped" in f),
         "llm_fallback": sum(fallback.values()),
@@ -316,10 +322,7 @@ def summarize_llm(items: list[dict[str, Any]]) -> dict[str, Any] | None:
         "first_token_ms_p50": pct(ttft, 50),
         "completion_tokens_per_s_mean": round(sum(tps) / len(tps), 2) if tps else None,
         "decode_tokens_per_s_mean": round(sum(dps) / len(dps), 2) if dps else None,
-        "prompt_tokens_mean": (round(sum(c["prompt_tokens"] for c in ok if c.get("prompt_tokens"))
-                                     / max(1, sum(1 for c in ok if c.get("prompt_tokens"))), 1) if ok else None),
-        "completion_tokens_mean": (round(sum(c["completion_tokens"] for c in ok if c.get("completion_tokens"))
-                                         / max(1, sum(1 for c in ok if c.get("completion_tokens"))), 1)
-                                   if ok else None),
+        "prompt_tokens_mean": _mean([c.get("prompt_tokens") for c in ok]),  # None: a stream without usage data
+        "completion_tokens_mean": _mean([c.get("completion_tokens") for c in ok]),
         "llm_answered_rate": _rate(answered, len(recs)),
     }
