@@ -126,3 +126,13 @@ def test_a_stream_cut_inside_a_list_item_drops_the_half_item():
     d = _answerer(cut).answer(question, hits)
     assert "Tiga fo" not in d.text and "Surat Wali Kota" in d.text
     assert [r["reason"] for r in d.removed] == ["partial"]
+
+
+def test_a_correct_answer_without_a_marker_cites_its_chunk():
+    """p02: the right year and field, in one sentence, with no ``[n]``: kept and cited (before: removed as
+    uncited, then the extractive fallback)."""
+    _, hits, output, d = _both("p02")
+    assert "[" not in output and "2019" in output
+    assert "llm_fallback" not in d.flags and "2019" in d.text and "Musik" in d.text
+    assert re.search(r"\[1\]$", d.text) and len(d.citations) == 1
+    assert "Ambon" in next(h for h in hits if h.chunk.chunk_id == d.citations[0].chunk_id).chunk.text
