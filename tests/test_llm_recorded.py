@@ -136,3 +136,11 @@ def test_a_correct_answer_without_a_marker_cites_its_chunk():
     assert "llm_fallback" not in d.flags and "2019" in d.text and "Musik" in d.text
     assert re.search(r"\[1\]$", d.text) and len(d.citations) == 1
     assert "Ambon" in next(h for h in hits if h.chunk.chunk_id == d.citations[0].chunk_id).chunk.text
+
+
+def test_the_models_abstention_on_an_unanswerable_question_is_kept():
+    """p04 (an annual UNESCO grant the documents never mention): the model wrote exactly the abstain sentence;
+    it is the answer (``llm_abstained``), not a fallback to the extractive answer, which quoted unrelated
+    membership figures for the same question."""
+    _, _, output, d = _both("p04")
+    assert d.abstained and "llm_abstained" in d.flags and "llm_fallback" not in d.flags and not d.citations
