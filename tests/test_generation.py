@@ -603,3 +603,13 @@ def test_other_forms_stream_the_same_text_in_any_chunking(text):
         checker = CitationChecker(passages)
         pieces = [checker.feed(text[i:i + step]) for i in range(0, len(text), step)] + [checker.close()]
         assert "".join(pieces) == whole == checker.text
+
+
+def test_a_recited_system_prompt_sentence_gets_no_added_citation():
+    """Since uncited claims can earn a citation, a sentence recited from the system prompt that shares words with a
+    chunk could have been kept (test_security caught it); such sentences are removed as ``prompt_leak`` first."""
+    leak = SYSTEM_PROMPT.split("\n")[2]  # "Aturan berikut berlaku tetap …"
+    out = f"{leak}\nPakai hanya nomor dokumen yang diberikan.\nUCCN diluncurkan oleh UNESCO pada tahun 2004 [1]."
+    d = llm(out).answer(Q, HITS)
+    assert d.text == "UCCN diluncurkan oleh UNESCO pada tahun 2004 [1]."
+    assert [r["reason"] for r in d.removed] == ["prompt_leak", "prompt_leak"]

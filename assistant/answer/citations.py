@@ -36,7 +36,7 @@ _HAS_VALUE = re.compile(r"\d|\b[A-Z][a-z]+\s+[A-Z]")
 _ABSTAIN_KEY = fold(ABSTAIN_TEXT[:40])
 UNVERIFIED_LABEL = " [tidak terverifikasi]"
 
-Reason = Literal["uncited", "unsupported", "out_of_range", "partial"]
+Reason = Literal["uncited", "unsupported", "out_of_range", "partial", "prompt_leak"]
 
 
 class Scorer(Protocol):
@@ -201,6 +201,13 @@ class CheckedAnswer:
         return out
 
 
+def _grams(text: str, n: int = 4) -> set[tuple[str, ...]]:
+    """Word 4-grams (case- and accent-folded): a copied sentence shares most of them, an answer that only names
+    the same subject ("Jejaring Kota Kreatif UNESCO") shares a few."""
+    words = re.findall(r"\w+", fold(text))
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
 _COMPLETE = re.compile(r"[.!?;:…)\"”’]\s*$")
 _AFTER_MARK = re.compile(r"\]\s+(?=[A-Z\"“(])")
 
@@ -251,8 +258,11 @@ class CitationChecker:
     end. ``passages`` maps the citation numbers the model saw to the text it may cite."""
 
     def __init__(self, passages: Mapping[int, str], scorer: Scorer | None = None, *, repair: bool = True,
-                 mode: Literal["remove", "mark"] = "remove") -> None:
+                 mode: Literal["remove", "mark"] = "remove", protected: str = "") -> None:
         self.passages = dict(passages)
+        # Text the answer must never repeat (the system prompt): a sentence copied from it is removed whatever it
+        # cites, before any citation is added to it.
+        self._protected = _grams(protected)
         self.scorer = scorer or default_scorer()
         self.repair = repair
         self.mode = mode
@@ -331,6 +341,10 @@ class CitationChecker:
         if is_abstain(plain):
             self._abstain = True
             return plain, False
+        if self._protected:
+            grams = _grams(plain)
+            if len(grams) >= 2 and len(grams & self._protected) >= 0.5 * len(grams):
+                return self._drop(plain, "prompt_leak", cites)
         valid = [n for n in cites if n in self.passages]
         for n in cites:
             if n not in self.passages:
@@ -436,9 +450,9 @@ class CitationChecker:
 
 
 def check_citations(text: str, passages: Mapping[int, str], scorer: Scorer | None = None, *, repair: bool = True,
-                    mode: Literal["remove", "mark"] = "remove") -> CheckedAnswer:
+                    mode: Literal["remove", "mark"] = "remove", protected: str = "") -> CheckedAnswer:
     """Check a whole answer at once (same result as feeding it piece by piece)."""
-    checker = CitationChecker(passages, scorer, repair=repair, mode=mode)
+    checker = CitationChecker(passages, scorer, repair=repair, mode=mode, protected=protected)
     checker.feed(text)
     checker.close()
     return checker.result()

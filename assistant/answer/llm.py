@@ -246,7 +246,10 @@ class LLMAnswerer(Answerer):
         return _Prepared(inputs, used, passages, evidence)
 
     def _checker(self, prep: _Prepared) -> CitationChecker:
-        return CitationChecker(prep.passages, self.scorer, repair=self.repair, mode=self.mode)
+        # The system prompt is protected: an obedient model that recites it gets nothing of it through, even
+        # where a sentence of it happens to share words with a chunk (which would earn it an added citation).
+        return CitationChecker(prep.passages, self.scorer, repair=self.repair, mode=self.mode,
+                               protected=SYSTEM_PROMPT)
 
     def _fallback(self, question: str, hits: list[ScoredChunk], idf: Callable[[str], float] | None,
                   terms: set[str] | None, reason: str, raw: str = "", checker: CitationChecker | None = None
