@@ -92,7 +92,8 @@ def build_answerer(settings: Settings, chat_model: BaseChatModel | None = None,
     from assistant.answer.llm import LLMAnswerer
 
     return LLMAnswerer(model, fallback=extractive, support_scorer=support_scorer,
-                       timeout=settings.llm_timeout_seconds, context_chunks=settings.llm_context_chunks)
+                       timeout=settings.llm_timeout_seconds, context_chunks=settings.llm_context_chunks,
+                       trust_abstain=settings.llm_trust_abstain)
 
 
 def build_condenser(settings: Settings, chat_model: BaseChatModel | None = None):

@@ -29,7 +29,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 from evals import metrics as M
 
-FALLBACK_REASONS = ("llm_timeout", "llm_error", "llm_ungrounded")
+FALLBACK_REASONS = ("llm_timeout", "llm_error", "llm_ungrounded", "llm_abstained")
 
 
 def prompt_key(messages: list[BaseMessage] | list[dict[str, str]]) -> str:

@@ -150,9 +150,16 @@ def test_backend_error_falls_back_to_extractive():
     assert {"llm_fallback", "llm_error"} <= set(d.flags) and d.citations
 
 
-def test_model_abstain_sentence_is_respected():
+def test_model_abstain_sentence_is_respected_when_trusted():
+    d = llm(ABSTAIN_TEXT, trust_abstain=True).answer(Q, HITS)
+    assert d.abstained and d.text == ABSTAIN_TEXT and "llm_abstained" in d.flags and "llm_fallback" not in d.flags
+
+
+def test_model_abstain_sentence_hands_over_to_the_extractive_answer_by_default():
+    """The evidence gate passed, so the documents likely answer: the extractive answer decides (it answers here)."""
     d = llm(ABSTAIN_TEXT).answer(Q, HITS)
-    assert d.abstained and d.text == ABSTAIN_TEXT and "llm_abstained" in d.flags
+    assert {"llm_fallback", "llm_abstained"} <= set(d.flags)
+    assert d.text == ExtractiveAnswerer().answer(Q, HITS).text and not d.abstained and d.citations
 
 
 def test_weak_evidence_abstains_without_calling_the_model():

@@ -61,16 +61,16 @@ def _case(item: str) -> tuple[str, list[ScoredChunk], str]:
     return question, hits, rec["output"]
 
 
-def _answerer(output: str) -> LLMAnswerer:
+def _answerer(output: str, **kw) -> LLMAnswerer:
     model = GenericFakeChatModel(messages=iter([AIMessage(content=output)]))
-    return LLMAnswerer(model, fallback=ExtractiveAnswerer(), timeout=30)
+    return LLMAnswerer(model, fallback=ExtractiveAnswerer(), timeout=30, **kw)
 
 
-def _both(item: str):
+def _both(item: str, **kw):
     """``answer`` and the concatenated ``stream`` deltas for the recorded output; they must agree."""
     question, hits, output = _case(item)
-    d = _answerer(output).answer(question, hits)
-    events = list(_answerer(output).stream(question, hits))
+    d = _answerer(output, **kw).answer(question, hits)
+    events = list(_answerer(output, **kw).stream(question, hits))
     streamed = "".join(e.text for e in events if e.type == "delta")
     final = events[-1].draft
     assert streamed == final.text == d.text and final.flags == d.flags
@@ -138,9 +138,14 @@ def test_a_correct_answer_without_a_marker_cites_its_chunk():
     assert "Ambon" in next(h for h in hits if h.chunk.chunk_id == d.citations[0].chunk_id).chunk.text
 
 
-def test_the_models_abstention_on_an_unanswerable_question_is_kept():
-    """p04 (an annual UNESCO grant the documents never mention): the model wrote exactly the abstain sentence;
-    it is the answer (``llm_abstained``), not a fallback to the extractive answer, which quoted unrelated
-    membership figures for the same question."""
-    _, _, output, d = _both("p04")
-    assert d.abstained and "llm_abstained" in d.flags and "llm_fallback" not in d.flags and not d.citations
+def test_the_models_abstention_hands_over_to_the_extractive_answer_unless_trusted():
+    """p04 (an annual UNESCO grant the documents never mention): the model wrote exactly the abstain sentence.
+    Trusted (``llm_trust_abstain``) it is the answer. By default it hands over to the extractive answer, because
+    the same model abstained on 4 of 6 answerable gold sample questions; here that costs a correct abstention
+    (the extractive answer quotes membership figures), the price docs/llm.md reports."""
+    _, _, output, trusted = _both("p04", trust_abstain=True)
+    assert output.startswith("Maaf, informasi tersebut tidak ada")
+    assert trusted.abstained and "llm_abstained" in trusted.flags and "llm_fallback" not in trusted.flags
+    question, hits, _, d = _both("p04")
+    assert {"llm_fallback", "llm_abstained"} <= set(d.flags)
+    assert d.text == ExtractiveAnswerer().answer(question, hits).text
