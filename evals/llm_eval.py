@@ -304,7 +304,8 @@ def summarize_llm(items: list[dict[str, Any]]) -> dict[str, Any] | None:
     return {
         "items": len(recs),
         "llm_answered": answered,  # answers the model made (its abstentions included), not the fallback's
-        "llm_answered_with_content": answered - sum(1 for f in flags if "llm_abstained" in f),
+        "llm_answered_with_content": sum(1 for f in flags if "llm" in f and "llm_fallback" not in f
+                                         and "llm_abstained" not in f),
         "llm_abstained": sum(1 for f in flags if "llm_abstained" in f),
         "llm_skipped": sum(1 for f in flags if "llm_skipped" in f),
         "llm_fallback": sum(fallback.values()),

@@ -90,6 +90,10 @@ def test_llm_summary_counts_fallbacks_and_removals():
     s = summarize_llm(items)
     assert s is not None
     assert (s["llm_answered"], s["llm_fallback"], s["llm_skipped"]) == (1, 1, 1)
+    assert s["llm_answered_with_content"] == 1
+    handed_over = summarize_llm([{"flags": ["llm_fallback", "llm_abstained"], "llm": {"calls": []}}])
+    assert handed_over["llm_answered_with_content"] == 0 and handed_over["llm_fallback_reasons"] == {
+        "llm_abstained": 1}
     assert s["llm_fallback_reasons"] == {"llm_timeout": 1} and s["sentences_removed"] == 1
     assert s["citation_fixes_by_reason"] == {"repaired": 1} and s["call_errors"] == 1
     assert s["llm_call_ms_p50"] == 30000.0 and s["completion_tokens_per_s_mean"] == 2.0
