@@ -510,6 +510,7 @@ class LLMCondenser:
             ("system", CONDENSE_PROMPT),
             ("human", "<riwayat>\n{history}\n</riwayat>\n<pertanyaan>\n{question}\n</pertanyaan>"),
         ])
+        self.prompt, self.model = prompt, chat_model
         self.chain = prompt | chat_model | StrOutputParser()
         self.timeout = timeout
         self.turns = turns
@@ -518,21 +519,22 @@ class LLMCondenser:
         rule = (fallback or RuleRewriter()).rewrite(question, history)
         if not history:
             return rule
-        from concurrent.futures import ThreadPoolExecutor
-
         lines = []
         for t in history[-self.turns:]:
             lines.append(f"Pengguna: {t.standalone}")
             said = " ".join(_MARKER.sub("", t.answer).split())[:400]
             lines.append(f"Asisten: {said}")
-        pool = ThreadPoolExecutor(max_workers=1)
-        try:
-            out = pool.submit(self.chain.invoke, {"history": "\n".join(lines), "question": question}).result(
-                timeout=self.timeout)
-        except Exception:  # timeout or backend error: the rules still work
-            return rule
-        finally:
-            pool.shutdown(wait=False)
+        # Streamed and closed on timeout (assistant.answer.llm.ModelStream): an abandoned condense call left
+        # running on a local server would make the answer call behind it wait.
+        from assistant.answer.llm import ModelStream
+
+        out = ""
+        inputs = {"history": "\n".join(lines), "question": question}
+        for kind, value in ModelStream(self.prompt, self.model, inputs).events(self.timeout):
+            if kind == "tok":
+                out += value
+            elif kind != "end":  # timeout or backend error: the rules still work
+                return rule
         return _accept_condensed(out, question) or rule
 
 

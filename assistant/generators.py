@@ -55,8 +55,11 @@ def build_chat_model(settings: Settings) -> BaseChatModel | None:
             raise BackendError("llm_backend=openai memerlukan paket langchain-openai "
                                "(pip install langchain-openai==1.7.4).") from exc
         key = settings.llm_api_key.get_secret_value() or "tidak-perlu"  # local servers accept any key
+        # No client retries: the answerer's own fallback (the extractive answer) is the retry. With one retry,
+        # a call that timed out was sent again and the server spent another turn on an answer nobody waited
+        # for (seen with the real llama.cpp server, docs/llm.md).
         return ChatOpenAI(model=_need(settings.llm_model, "llm_model", backend), base_url=settings.llm_base_url,
-                          api_key=key, timeout=settings.llm_timeout_seconds, max_retries=1,
+                          api_key=key, timeout=settings.llm_timeout_seconds, max_retries=0,
                           temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens)
     if backend == "ollama":
         try:
@@ -89,7 +92,8 @@ def build_answerer(settings: Settings, chat_model: BaseChatModel | None = None,
     from assistant.answer.llm import LLMAnswerer
 
     return LLMAnswerer(model, fallback=extractive, support_scorer=support_scorer,
-                       timeout=settings.llm_timeout_seconds, context_chunks=settings.llm_context_chunks)
+                       timeout=settings.llm_timeout_seconds, context_chunks=settings.llm_context_chunks,
+                       trust_abstain=settings.llm_trust_abstain)
 
 
 def build_condenser(settings: Settings, chat_model: BaseChatModel | None = None):

@@ -90,14 +90,14 @@ def _summary_table(summary: dict[str, Any], title: str, baseline: Optional[dict[
     return t
 
 
-def _run_one(ev, dataset: Path, cfg, limit: Optional[int], err) -> dict[str, Any]:
+def _run_one(ev, dataset: Path, cfg, limit: Optional[int], err, **kw: Any) -> dict[str, Any]:
     with _progress(err) as prog:
         task = prog.add_task(f"{cfg.name}: {dataset.name}", total=None)
 
         def cb(done: int, total: int) -> None:
             prog.update(task, completed=done, total=total)
 
-        return ev.run(dataset, cfg, limit=limit, progress=cb)
+        return ev.run(dataset, cfg, limit=limit, progress=cb, **kw)
 
 
 def _open_evaluator(settings, err, no_ingest: bool):
@@ -122,8 +122,17 @@ def run(dataset: Path = typer.Option(DATASETS / "gold.jsonl", "--dataset", help=
         index_dir: Optional[Path] = typer.Option(None, "--index-dir", help="Bawaan: index/ (Settings)"),
         embedding_cache: Optional[Path] = typer.Option(None, "--embedding-cache"),
         corpus_dir: Optional[Path] = typer.Option(None, "--corpus-dir"),
-        no_ingest: bool = typer.Option(False, "--no-ingest", help="Jangan bangun/perbarui indeks")) -> None:
-    """Run a dataset through Assistant.ask and write results.json + report.html."""
+        no_ingest: bool = typer.Option(False, "--no-ingest", help="Jangan bangun/perbarui indeks"),
+        sample: Optional[str] = typer.Option(None, "--sample",
+                                             help="Sampel tetap: N item, atau N,M (gold: terjawab,tak terjawab)"),
+        seed: int = typer.Option(23, "--seed", help="Seed pengambilan sampel"),
+        ids: Optional[str] = typer.Option(None, "--ids", help="Hanya item ini (id dipisah koma)"),
+        replay: Optional[Path] = typer.Option(None, "--replay",
+                                              help="llm_calls.jsonl: jawab dari keluaran LLM yang terekam")) -> None:
+    """Run a dataset through Assistant.ask and write results.json + report.html.
+
+    With an LLM backend (KK_LLM_BACKEND=openai|ollama|llamacpp) every model call is recorded in
+    <out>/llm_calls.jsonl, so fixes to parsing and checking can be measured with --replay instead of the model."""
     from evals.runner import align_baseline, config_slug, load_results, parse_config, write_results
 
     console, err = _consoles()
@@ -134,7 +143,9 @@ def run(dataset: Path = typer.Option(DATASETS / "gold.jsonl", "--dataset", help=
     ev = _open_evaluator(settings, err, no_ingest)
     try:
         t0 = time.perf_counter()
-        results = _run_one(ev, dataset, cfg, limit, err)
+        results = _run_one(ev, dataset, cfg, limit, err, sample=sample, seed=seed,
+                           record=out / "llm_calls.jsonl", replay=replay,
+                           ids=[i.strip() for i in ids.split(",") if i.strip()] if ids else None)
         path = write_results(results, out, base)
     finally:
         ev.close()
@@ -145,6 +156,8 @@ def run(dataset: Path = typer.Option(DATASETS / "gold.jsonl", "--dataset", help=
     if results["meta"]["n"]:
         console.print(_summary_table(results["summary"], f"{dataset.name} — {cfg.name} (n={results['meta']['n']})",
                                      base["summary"] if base else None))
+    if results["summary"].get("llm"):
+        console.print("LLM: " + json.dumps(results["summary"]["llm"], ensure_ascii=False))
     if results["summary"].get("failures"):
         console.print("pola kegagalan: " + ", ".join(f"{k} ×{v}" for k, v in results["summary"]["failures"].items()))
     for note in results["notes"]:

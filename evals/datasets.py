@@ -181,3 +181,31 @@ def load_dataset(path: Path | str, *, allow_unreviewed: bool = False) -> Dataset
             ds.items.append(DraftingItem(ident, _str(path, n, d, "message"), _facts(path, n, d.get("key_facts", [])),
                                          list(unans), _gold_docs(path, n, d.get("gold_docs", []))))
     return ds
+
+
+def sample_dataset(ds: Dataset, spec: str, seed: int) -> Dataset:
+    """A fixed, reproducible subset of ``ds``: ``spec`` is ``N`` (N items) or, for gold sets, ``N,M`` (N answerable
+    and M unanswerable items). Items are drawn with ``random.Random(seed)`` from the dataset's own order and kept in
+    that order, so the same file, spec and seed always give the same items (slow runs, such as a local LLM at
+    ~35 s per answer, are planned on such samples and compared item by item)."""
+    import random
+
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    if not parts or len(parts) > 2 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"sample must be N or N,M (answerable,unanswerable): {spec!r}")
+    rng = random.Random(seed)
+    if len(parts) == 2:
+        if ds.kind != "gold":
+            raise ValueError("N,M samples (answerable,unanswerable) apply to gold sets only")
+        pools = [[i for i, it in enumerate(ds.items) if it.answerable is True],
+                 [i for i, it in enumerate(ds.items) if it.answerable is False]]
+        want = [int(parts[0]), int(parts[1])]
+    else:
+        pools = [list(range(len(ds.items)))]
+        want = [int(parts[0])]
+    chosen: set[int] = set()
+    for pool, n in zip(pools, want, strict=True):
+        if n > len(pool):
+            raise ValueError(f"sample asks for {n} items but only {len(pool)} are available in {ds.path}")
+        chosen.update(rng.sample(pool, n))
+    return Dataset(ds.kind, ds.path, [it for i, it in enumerate(ds.items) if i in chosen])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -219,6 +220,40 @@ def failure_html(item: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _value(v: Any, key: str) -> str:
+    return json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else fmt(v, key)
+
+
+def llm_html(summary: dict[str, Any], items: list[dict[str, Any]], baseline: dict[str, Any] | None) -> str:
+    """The LLM section: how answers were made and what the check did, then every item side by side (the
+    baseline's answer, usually the extractive one, the model's raw output, the checked answer)."""
+    llm = summary.get("llm") or {}
+    rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(_value(v, k))}</td></tr>" for k, v in llm.items())
+    out = ["<h2>Jalur LLM</h2><table><tr><th>angka</th><th>nilai</th></tr>" + rows + "</table>"]
+    base_items = {it["id"]: it for it in (baseline or {}).get("items") or []}
+    head = ("<tr><th>item</th><th>pertanyaan</th><th>baseline</th><th>keluaran model (mentah)</th>"
+            "<th>jawaban setelah cek</th><th>flag / dibuang</th></tr>")
+    rows_html = []
+    for it in items:
+        rec = it.get("llm")
+        if rec is None:
+            continue
+        b = base_items.get(it["id"])
+        kf, bkf = it["metrics"].get("key_fact_coverage"), (b or {}).get("metrics", {}).get("key_fact_coverage")
+        removed = "; ".join(f"{r['reason']}: {r['sentence']}" for r in rec.get("removed", []))
+        calls = ", ".join(f"{c['role']} {c['ms'] / 1000:.1f}s" + (f" {c['error']}" if c.get("error") else "")
+                          for c in rec.get("calls", []))
+        rows_html.append(
+            f"<tr><td>{esc(it['id'])}</td><td class='text'>{esc(it.get('question'))}</td>"
+            f"<td class='text'>{esc((b or {}).get('answer', '–'))}<br><span class='muted'>fakta {esc(fmt(bkf))}"
+            f"</span></td><td class='text'>{esc(rec.get('raw_text', ''))}</td>"
+            f"<td class='text'>{esc(it.get('answer'))}<br><span class='muted'>fakta {esc(fmt(kf))}</span></td>"
+            f"<td class='text'>{esc(', '.join(it.get('flags', [])))}<br>{esc(removed)}<br>"
+            f"<span class='muted'>{esc(calls)}</span></td></tr>")
+    out.append("<details open><summary>per item</summary><table>" + head + "".join(rows_html) + "</table></details>")
+    return "".join(out)
+
+
 def worst(items: list[dict[str, Any]], n: int = 20) -> list[dict[str, Any]]:
     bad = [it for it in items if it.get("severity", 0) > 0]
     return sorted(bad, key=lambda it: (-it["severity"], it["id"]))[:n]
@@ -255,6 +290,8 @@ def render_report(results: dict[str, Any], baseline: dict[str, Any] | None = Non
     if summary.get("failures"):
         body.append("<p><b>Pola kegagalan:</b> " + ", ".join(
             f"{esc(k)} ×{esc(v)}" for k, v in summary["failures"].items()) + "</p>")
+    if summary.get("llm"):
+        body.append(llm_html(summary, items, baseline))
     if items:
         by_cat = results.get("by_category", {})
         body.append("<h2>Per kategori</h2>" + category_table(by_cat))

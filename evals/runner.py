@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from assistant.config import Settings
     from assistant.embeddings import CachedEmbeddings
     from assistant.models import Answer, Chunk, ScoredChunk
+    from evals.llm_eval import LLMTap
 
 ItemProgress = Callable[[int, int], None]
 
@@ -137,11 +138,34 @@ class Evaluator:
 
     # ------------------------------------------------------------------------------------------------
     def run(self, dataset: Dataset | Path | str, config: RunConfig | None = None, *, limit: int | None = None,
-            progress: ItemProgress | None = None) -> dict[str, Any]:
-        """Every item of ``dataset`` through ``Assistant``; returns the results document (see ``results.json``)."""
+            progress: ItemProgress | None = None, sample: str | None = None, seed: int = 23,
+            record: Path | None = None, replay: Path | None = None,
+            ids: list[str] | None = None) -> dict[str, Any]:
+        """Every item of ``dataset`` through ``Assistant``; returns the results document (see ``results.json``).
+
+        ``sample``/``seed``: a fixed subset (:func:`evals.datasets.sample_dataset`). With an LLM backend every model
+        call and check is recorded per item (``item["llm"]``, ``summary["llm"]``) and, with ``record``, written as
+        JSONL; ``replay`` answers from such a file instead of the server (:class:`evals.llm_eval.ReplayChatModel`).
+        """
+        from evals.datasets import sample_dataset
+        from evals.llm_eval import LLMTap, ReplayChatModel
+
         ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+        if sample:
+            ds = sample_dataset(ds, sample, seed)
+        if ids:  # a re-run of chosen items (e.g. the ones a prompt change is meant to fix)
+            ds = Dataset(ds.kind, ds.path, [it for it in ds.items if getattr(it, "id", None) in set(ids)])
         config = config or RunConfig(self.settings.retrieval_mode, {"retrieval_mode": self.settings.retrieval_mode})
         a = self.assistant(config)
+        replayer = None
+        if replay is not None:
+            from assistant.generators import build_answerer, build_condenser
+
+            replayer = ReplayChatModel.from_file(replay)
+            s = a.settings.model_copy(update={"llm_backend": "openai", "llm_model": a.settings.llm_model or "replay"})
+            a.answerer = build_answerer(s, chat_model=replayer)
+            a._condenser = build_condenser(s, chat_model=replayer)
+        tap = LLMTap(a, record if replay is None else None)
         # Query vectors are memoised in memory; a previous configuration's run would make this one's latency
         # look free, so each run starts cold (the on-disk passage cache is unaffected).
         qcache = getattr(self.embedder, "_qcache", None)
@@ -150,7 +174,8 @@ class Evaluator:
         gen = a.generation()
         if not gen.chunks:
             raise RuntimeError(f"index in {a.settings.index_dir} is empty: run `kota-kreatif ingest` first")
-        ctx = _Context(a, {c.chunk_id: c for c in gen.chunks}, self.scorer)
+        ctx = _Context(a, {c.chunk_id: c for c in gen.chunks}, self.scorer,
+                       tap=tap if tap.active else None, tap_wait=a.settings.llm_timeout_seconds + 5)
         items_in = ds.items[:limit] if limit else ds.items
         t0 = time.perf_counter()
         notes: list[str] = []
@@ -165,6 +190,16 @@ class Evaluator:
         else:
             raise ValueError("support_labels.jsonl is scored by `kota-kreatif eval calibrate-support`, not `run`")
         seconds = time.perf_counter() - t0
+        if tap.active and ds.kind == "drafting":
+            notes.append("drafting letters are always answered extractively (assistant/drafting.py): the LLM "
+                         "backend is not called for them")
+        if record is not None and tap.active and replay is None:
+            notes.append(f"{len(tap.calls)} LLM call(s) recorded in {record}")
+        if replayer is not None:
+            notes.append(f"replayed from {replay}: {len(replayer.recorded)} recorded prompt(s), "
+                         f"{len(replayer.misses)} prompt(s) not found (answered as a model error), "
+                         f"{len(replayer.system_changed)} matched on context and question only (the system "
+                         f"prompt changed since the recording)")
         if ctx.prefix_mismatch:
             notes.append(f"{ctx.prefix_mismatch} item(s): ask() answered from chunks other than the top of "
                          f"retrieve(k={RETRIEVAL_DEPTH}); retrieval metrics may not match the answer context.")
@@ -179,6 +214,9 @@ class Evaluator:
                 "embedding_model": self.embedder.model_name, "generation": gen.name, "chunks": len(gen.chunks),
                 "documents": len({c.doc_id for c in gen.chunks}), "support_threshold": self.scorer.threshold,
                 "answerer": getattr(a.answerer, "name", type(a.answerer).__name__),
+                "llm": _llm_meta(a.settings, replay) if tap.active else None,
+                "sample": ({"spec": sample, "seed": seed, "only": ids, "ids": [_item_id(it) for it in ds.items]}
+                           if sample or ids else None),
                 "started_at": dt.datetime.now().isoformat(timespec="seconds"), "seconds": round(seconds, 2),
                 "python": platform.python_version(),
             },
@@ -189,12 +227,34 @@ class Evaluator:
         }
 
 
+def _llm_meta(s: Settings, replay: Path | None) -> dict[str, Any]:
+    return {"backend": s.llm_backend, "model": s.llm_model, "base_url": s.llm_base_url,
+            "timeout_s": s.llm_timeout_seconds, "max_tokens": s.llm_max_tokens, "temperature": s.llm_temperature,
+            "context_chunks": s.llm_context_chunks, "condense": s.llm_condense,
+            "replay": str(replay) if replay else None}
+
+
+def _item_id(item: Any) -> str:
+    return getattr(item, "id", "")
+
+
 @dataclass
 class _Context:
     assistant: Assistant
     chunks: dict[str, Chunk]
     scorer: SupportScorer
     prefix_mismatch: int = 0
+    tap: LLMTap | None = None
+    tap_wait: float = 0.0
+
+    def begin(self, item_id: str) -> None:
+        if self.tap is not None:
+            self.tap.start(item_id)
+
+    def llm_record(self, item_id: str, record: dict[str, Any]) -> None:
+        """Attach the item's LLM calls and check details (waits for a call abandoned on timeout to end)."""
+        if self.tap is not None:
+            record["llm"] = self.tap.take(item_id, self.tap_wait)
 
 
 # --------------------------------------------------------------------------- per-item scoring
@@ -282,10 +342,12 @@ def _run_gold(ctx: _Context, items: list[GoldItem], progress: ItemProgress | Non
     out = []
     a = ctx.assistant
     for i, it in enumerate(items, 1):
+        ctx.begin(it.id)
         ans = a.ask(it.question, remember=False)
         hits = a.retrieve(ans.standalone_question, k=max(RETRIEVAL_DEPTH, a.settings.top_k))
         rec = score_answer(ctx, ans, hits, key_facts=it.key_facts, gold_docs=it.gold_docs,
                            answerable=it.answerable, reference=it.reference_answer)
+        ctx.llm_record(it.id, rec)
         out.append({"id": it.id, "category": it.category, "reference_answer": it.reference_answer, **rec})
         if progress:
             progress(i, len(items))
@@ -301,12 +363,14 @@ def _run_conversations(ctx: _Context, convs: list[Conversation],
     for i, conv in enumerate(convs, 1):
         cid: str | None = None
         for t_i, turn in enumerate(conv.turns, 1):
+            ctx.begin(f"{conv.id}#{t_i}")
             ans = a.ask(turn.question, conversation_id=cid, remember=True)
             cid = ans.conversation_id
             hits = a.retrieve(ans.standalone_question, k=max(RETRIEVAL_DEPTH, a.settings.top_k))
             rec = score_answer(ctx, ans, hits, key_facts=turn.key_facts, gold_docs=turn.gold_docs,
                                answerable=turn.answerable)
             rec["metrics"]["rewrite_f1"] = round(M.token_f1(ans.standalone_question, turn.standalone), 4)
+            ctx.llm_record(f"{conv.id}#{t_i}", rec)
             out.append({"id": f"{conv.id}#{t_i}", "conversation": conv.id, "turn": t_i,
                         "category": "giliran-1" if t_i == 1 else "giliran-lanjutan",
                         "expected_standalone": turn.standalone, "reference_answer": "", **rec})
@@ -389,6 +453,11 @@ def summarize(items: list[dict[str, Any]], kind: str = "gold") -> dict[str, Any]
             p = M.percentile(vals, q)
             out[f"{st}_ms_p{q}"] = None if p is None else round(p, 1)
     out["failures"] = dict(Counter(t for it in items for t in it.get("failures", [])).most_common())
+    from evals.llm_eval import summarize_llm
+
+    llm = summarize_llm(items)
+    if llm is not None:
+        out["llm"] = llm
     if kind == "conversations":
         convs: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for it in items:

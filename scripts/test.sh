@@ -30,4 +30,4 @@ echo "chroma run server on 127.0.0.1:$PORT"
 export KK_TEST_CHROMA_HOST=127.0.0.1 KK_TEST_CHROMA_PORT="$PORT"
 
 $BIN/ruff check assistant bots evals tests
-$BIN/python -m pytest -q -p no:cacheprovider "$@"
+$BIN/python -m pytest -q -rs -p no:cacheprovider "$@"

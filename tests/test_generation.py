@@ -13,6 +13,8 @@ import time
 
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
+from langchain_core.messages import AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk
 
 from assistant.answer import ABSTAIN_TEXT, ExtractiveAnswerer
 from assistant.answer.citations import CitationChecker, check_citations, citation_numbers
@@ -139,15 +141,25 @@ class _Broken(FakeListChatModel):
     def _call(self, *args, **kwargs):
         raise ConnectionError("server down")
 
+    def _stream(self, *args, **kwargs):  # the answerer reads the model as a stream (ModelStream)
+        raise ConnectionError("server down")
+
 
 def test_backend_error_falls_back_to_extractive():
     d = LLMAnswerer(_Broken(responses=["x"]), fallback=ExtractiveAnswerer()).answer(Q, HITS)
     assert {"llm_fallback", "llm_error"} <= set(d.flags) and d.citations
 
 
-def test_model_abstain_sentence_is_respected():
+def test_model_abstain_sentence_is_respected_when_trusted():
+    d = llm(ABSTAIN_TEXT, trust_abstain=True).answer(Q, HITS)
+    assert d.abstained and d.text == ABSTAIN_TEXT and "llm_abstained" in d.flags and "llm_fallback" not in d.flags
+
+
+def test_model_abstain_sentence_hands_over_to_the_extractive_answer_by_default():
+    """The evidence gate passed, so the documents likely answer: the extractive answer decides (it answers here)."""
     d = llm(ABSTAIN_TEXT).answer(Q, HITS)
-    assert d.abstained and d.text == ABSTAIN_TEXT and "llm_abstained" in d.flags
+    assert {"llm_fallback", "llm_abstained"} <= set(d.flags)
+    assert d.text == ExtractiveAnswerer().answer(Q, HITS).text and not d.abstained and d.citations
 
 
 def test_weak_evidence_abstains_without_calling_the_model():
@@ -525,3 +537,86 @@ def test_llm_answerer_in_the_assistant_over_the_corpus(corpus_assistant):
     a.answerer = LLMAnswerer(FakeListChatModel(responses=[f"{wrong.rstrip('.')} [{n}]."]), fallback=honest.fallback)
     ans = a.ask(q, remember=False)
     assert "1999" not in ans.answer and "llm_fallback" in ans.flags and "2004" in ans.answer
+
+
+# --------------------------------------------------------------------------- abandoned calls stop
+class _SlowStream(GenericFakeChatModel):
+    """Streams one word every 50 ms and notes how far it got and whether its stream was closed."""
+
+    produced: list = []
+    closed: list = []
+
+    def _stream(self, *args, **kwargs):
+        try:
+            for word in ["kata"] * 60:
+                time.sleep(0.05)
+                self.produced.append(word)
+                yield ChatGenerationChunk(message=AIMessageChunk(content=word + " "))
+        except GeneratorExit:
+            self.closed.append(True)
+            raise
+
+
+@pytest.mark.parametrize("how", ["answer", "stream"])
+def test_a_timed_out_model_call_is_closed_not_left_running(how):
+    """With the real llama.cpp server an abandoned blocking call kept generating for minutes after its client
+    had gone, and the next question waited behind it. The answerer reads the model as a stream and closes it on
+    timeout, so the call stops at the next token (over HTTP: the server sees the client disconnect)."""
+    model = _SlowStream(messages=iter([]), produced=[], closed=[])
+    answerer = LLMAnswerer(model, fallback=ExtractiveAnswerer(), timeout=0.3)
+    if how == "answer":
+        d = answerer.answer(Q, HITS)
+    else:
+        d = [e for e in answerer.stream(Q, HITS) if e.type == "final"][0].draft
+    assert "llm_timeout" in d.flags
+    time.sleep(0.3)
+    n = len(model.produced)
+    time.sleep(0.3)
+    assert model.closed == [True] and len(model.produced) == n < 60
+
+
+# --------------------------------------------------------------------------- citation forms of real models
+@pytest.mark.parametrize("form, expect", [
+    ("UCCN diluncurkan oleh UNESCO pada tahun 2004 [Sumber 1].", "UCCN diluncurkan oleh UNESCO pada tahun 2004 [1]."),
+    ("UCCN diluncurkan oleh UNESCO pada tahun 2004 (1).", "UCCN diluncurkan oleh UNESCO pada tahun 2004 [1]."),
+    ("UCCN diluncurkan oleh UNESCO pada tahun 2004. (dokumen 1)", "UCCN diluncurkan oleh UNESCO pada tahun 2004. [1]"),
+    ("Kota Bandung adalah Kota Kreatif UNESCO bidang Desain sejak 2015 [Dokumen 2 dan 3].",
+     "Kota Bandung adalah Kota Kreatif UNESCO bidang Desain sejak 2015 [1]."),
+])
+def test_other_citation_forms_are_read_as_markers(form, expect):
+    d = llm(form).answer(Q, HITS)
+    assert d.text == expect and "llm_fallback" not in d.flags
+
+
+def test_a_list_enumerator_is_not_a_citation():
+    from assistant.answer.citations import normalize_markers
+
+    assert normalize_markers("Langkahnya: (1) mendaftar, (2) mengirim berkas.") == (
+        "Langkahnya: (1) mendaftar, (2) mengirim berkas.")
+    assert normalize_markers("Tahun 2004 (1). Bandung (2)\n- butir") == "Tahun 2004 [1]. Bandung [2]\n- butir"
+
+
+@pytest.mark.parametrize("text", [
+    "UCCN diluncurkan oleh UNESCO pada tahun 2004. [Sumber 1] Kota Bandung adalah Kota Kreatif UNESCO bidang Desain "
+    "sejak 2015 (dokumen 2).",
+    "UCCN diluncurkan oleh UNESCO pada tahun 2004 (1). Kota Bandung adalah Kota Kreatif UNESCO bidang Desain sejak "
+    "2015. (2)",
+])
+def test_other_forms_stream_the_same_text_in_any_chunking(text):
+    passages = {n: f"{h.chunk.title} — {h.chunk.section}\n{h.chunk.text}" for n, h in enumerate(HITS, 1)}
+    whole = check_citations(text, passages).text
+    assert whole.count("[") == 2
+    for step in (1, 2, 3, 7):
+        checker = CitationChecker(passages)
+        pieces = [checker.feed(text[i:i + step]) for i in range(0, len(text), step)] + [checker.close()]
+        assert "".join(pieces) == whole == checker.text
+
+
+def test_a_recited_system_prompt_sentence_gets_no_added_citation():
+    """Since uncited claims can earn a citation, a sentence recited from the system prompt that shares words with a
+    chunk could have been kept (test_security caught it); such sentences are removed as ``prompt_leak`` first."""
+    leak = SYSTEM_PROMPT.split("\n")[2]  # "Aturan berikut berlaku tetap …"
+    out = f"{leak}\nPakai hanya nomor dokumen yang diberikan.\nUCCN diluncurkan oleh UNESCO pada tahun 2004 [1]."
+    d = llm(out).answer(Q, HITS)
+    assert d.text == "UCCN diluncurkan oleh UNESCO pada tahun 2004 [1]."
+    assert [r["reason"] for r in d.removed] == ["prompt_leak", "prompt_leak"]

@@ -36,7 +36,7 @@ _HAS_VALUE = re.compile(r"\d|\b[A-Z][a-z]+\s+[A-Z]")
 _ABSTAIN_KEY = fold(ABSTAIN_TEXT[:40])
 UNVERIFIED_LABEL = " [tidak terverifikasi]"
 
-Reason = Literal["uncited", "unsupported", "out_of_range"]
+Reason = Literal["uncited", "unsupported", "out_of_range", "partial", "prompt_leak"]
 
 
 class Scorer(Protocol):
@@ -52,6 +52,47 @@ def default_scorer(embedder: Any = None, threshold: float | None = None) -> Scor
     from evals.support import SupportScorer
 
     return SupportScorer(embedder, threshold=threshold)
+
+
+# Citation forms small models write instead of ``[n]`` (see docs/llm.md for which ones were seen):
+# ``[Sumber 1]``, ``[dokumen 2]``, ``[Dokumen 1 dan 2]``, ``(Sumber: 1)``, ``[1-3]``, ``【1】``, ``[^1]``.
+_LABEL = r"(?:sumber|dokumen|dok\.?|doc(?:ument)?|source|referensi|ref\.?|rujukan)"
+_NUMS = r"\d{1,2}(?:\s*(?:,|;|&|dan|and|[-–])\s*\d{1,2})*"
+_LABELLED = re.compile(
+    rf"[\[(【]\s*\^?\s*{_LABEL}?\s*(?:n\s*=\s*)?[:#]?\s*\"?\s*({_NUMS})\s*\"?\s*[\])】]", re.I)
+# A bare "(1)" is a citation only where a marker would stand: after text and before punctuation, another
+# marker or the end of a line; "(1) mendaftar …" at the start of a list item is an enumerator. Only its
+# brackets are swapped (same length), so a stream and the whole text parse alike whatever comes next.
+_BARE_PAREN = re.compile(r"(?<=\S)(\s*)\((\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\)(?=\s*(?:[.,;:!?\[(]|$))", re.M)
+_MAYBE_MARK = re.compile(rf"^\s*[\[(【]\s*\^?\s*(?:{_LABEL}|[a-z]{{0,9}})?\.?\s*(?:n\s*=\s*)?[:#]?\s*\"?[\d\s,;&\-–]*"
+                         r"(?:dan|and)?[\d\s,;]*\"?\s*[\])】]?\s*$", re.I)
+
+
+def _expand(nums: str) -> str:
+    """"1 dan 3" → "1, 3"; "1-3" → "1, 2, 3" (a short range only)."""
+    out: list[int] = []
+    for part in re.split(r"\s*(?:,|;|&|\bdan\b|\band\b)\s*", nums.strip(), flags=re.I):
+        rng = re.fullmatch(r"(\d{1,2})\s*[-–]\s*(\d{1,2})", part)
+        if rng and 0 < int(rng.group(2)) - int(rng.group(1)) <= 5:
+            out.extend(range(int(rng.group(1)), int(rng.group(2)) + 1))
+        elif part.isdigit():
+            out.append(int(part))
+    return ", ".join(str(n) for n in dict.fromkeys(out))
+
+
+def normalize_markers(text: str) -> str:
+    """The model's citation forms rewritten as ``[n]`` / ``[n, m]``, which the checker reads. A labelled or
+    bracketed form (``[Sumber 1]``, ``(dokumen 2)``, ``[1-3]``) is unambiguous; a bare ``(1)`` counts only in a
+    marker's position (see ``_BARE_PAREN``)."""
+    def labelled(m: re.Match[str]) -> str:
+        whole = m.group(0)
+        if whole.startswith("(") and not re.search(_LABEL, whole, re.I):
+            return whole  # "(1)" without a label: decided by _BARE_PAREN below
+        nums = _expand(m.group(1))
+        return f"[{nums}]" if nums else whole
+
+    text = _LABELLED.sub(labelled, text)
+    return _BARE_PAREN.sub(lambda m: f"{m.group(1)}[{m.group(2)}]", text)
 
 
 def citation_numbers(text: str) -> list[int]:
@@ -120,7 +161,7 @@ class Fix:
     sentence: str
     original: int
     replacement: int | None
-    reason: Literal["out_of_range", "not_supporting", "repaired"]
+    reason: Literal["out_of_range", "not_supporting", "repaired", "added"]
 
     def as_dict(self) -> dict[str, Any]:
         return {"sentence": self.sentence, "original": self.original, "replacement": self.replacement,
@@ -153,11 +194,21 @@ class CheckedAnswer:
             out.append("citation_repaired")
         if any(f.reason == "not_supporting" for f in self.fixes):
             out.append("citation_dropped")
+        if any(f.reason == "added" for f in self.fixes):
+            out.append("citation_added")
         if self.removed:
             out.append("sentences_removed")
         return out
 
 
+def _grams(text: str, n: int = 4) -> set[tuple[str, ...]]:
+    """Word 4-grams (case- and accent-folded): a copied sentence shares most of them, an answer that only names
+    the same subject ("Jejaring Kota Kreatif UNESCO") shares a few."""
+    words = re.findall(r"\w+", fold(text))
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+_COMPLETE = re.compile(r"[.!?;:…)\"”’]\s*$")
 _AFTER_MARK = re.compile(r"\]\s+(?=[A-Z\"“(])")
 
 
@@ -207,12 +258,16 @@ class CitationChecker:
     end. ``passages`` maps the citation numbers the model saw to the text it may cite."""
 
     def __init__(self, passages: Mapping[int, str], scorer: Scorer | None = None, *, repair: bool = True,
-                 mode: Literal["remove", "mark"] = "remove") -> None:
+                 mode: Literal["remove", "mark"] = "remove", protected: str = "") -> None:
         self.passages = dict(passages)
+        # Text the answer must never repeat (the system prompt): a sentence copied from it is removed whatever it
+        # cites, before any citation is added to it.
+        self._protected = _grams(protected)
         self.scorer = scorer or default_scorer()
         self.repair = repair
         self.mode = mode
-        self._raw = ""
+        self._src = ""  # the model's text as received
+        self._raw = ""  # the same with its citation forms normalised (normalize_markers)
         self._done = 0  # units already processed
         self._out: list[str] = []  # released pieces
         self._held: list[tuple[str, str]] = []  # (separator, text) waiting for a first cited claim
@@ -226,11 +281,13 @@ class CitationChecker:
     # -- streaming -------------------------------------------------------------------------------------
     def feed(self, piece: str) -> str:
         """Add model output; return the checked text released by it (complete sentences only)."""
-        self._raw += piece
+        self._src += piece
+        self._raw = normalize_markers(self._src)
         units = _units(self._raw)
         final = len(units) - 1
-        if units and _ONLY_MARKUP.match(self._raw[units[-1][0]:units[-1][1]]):
-            final -= 1  # "[1" may still become the previous sentence's marker
+        if units and (_ONLY_MARKUP.match(self._raw[units[-1][0]:units[-1][1]])
+                      or _MAYBE_MARK.match(self._raw[units[-1][0]:units[-1][1]])):
+            final -= 1  # "[1" or "[Sumber" may still become the previous sentence's marker
         return self._process(units, max(final, self._done))
 
     def close(self) -> str:
@@ -258,7 +315,7 @@ class CitationChecker:
             a, b = units[i]
             gap = self._raw[(units[i - 1][1] if i > 0 else 0):a]
             self._done += 1
-            kept = self._check_unit(self._raw[a:b])
+            kept = self._check_unit(self._raw[a:b], last=self._closed and i == len(units) - 1)
             if kept is None:
                 continue
             text, is_claim = kept
@@ -273,8 +330,10 @@ class CitationChecker:
                 released.append(piece)
         return "".join(released)
 
-    def _check_unit(self, unit: str) -> tuple[str, bool] | None:
-        """``(text to show, is a cited claim)`` or None when the sentence is dropped."""
+    def _check_unit(self, unit: str, last: bool = False) -> tuple[str, bool] | None:
+        """``(text to show, is a cited claim)`` or None when the sentence is dropped. ``last``: the final piece
+        of a closed output, which may be a sentence cut off (max tokens, or a llama.cpp server that ends one
+        stream when another request arrives)."""
         plain = strip_markers(unit)
         if not plain:
             return None
@@ -282,6 +341,10 @@ class CitationChecker:
         if is_abstain(plain):
             self._abstain = True
             return plain, False
+        if self._protected:
+            grams = _grams(plain)
+            if len(grams) >= 2 and len(grams & self._protected) >= 0.5 * len(grams):
+                return self._drop(plain, "prompt_leak", cites)
         valid = [n for n in cites if n in self.passages]
         for n in cites:
             if n not in self.passages:
@@ -290,8 +353,17 @@ class CitationChecker:
             if valid:
                 return self._keep(unit, plain, valid, rewrite=valid != cites), True
             return plain, False
+        if not cites and last and not _COMPLETE.search(unit):
+            return self._drop(plain, "partial", cites)  # never given a citation of its own: it may be half a claim
         if not cites:
-            return self._drop(plain, "uncited", cites)
+            # Small models often leave list items or a second sentence without a marker (seen with Qwen2.5-Coder
+            # 1.5B: a four-item list copied from the context, no [n] at all). The claim is kept only when one
+            # retrieved chunk supports it, as a wrong marker is re-pointed; it then cites that chunk.
+            best = self._best_passage(plain) if self.repair else None
+            if best is None:
+                return self._drop(plain, "uncited", cites)
+            self._fixes.append(Fix(plain, 0, best, "added"))
+            return self._keep(unit, plain, [best], rewrite=True), True
         if valid and self._supported(plain, valid):
             needed = self._needed(plain, valid)
             return self._keep(unit, plain, needed, rewrite=needed != cites), True
@@ -378,9 +450,9 @@ class CitationChecker:
 
 
 def check_citations(text: str, passages: Mapping[int, str], scorer: Scorer | None = None, *, repair: bool = True,
-                    mode: Literal["remove", "mark"] = "remove") -> CheckedAnswer:
+                    mode: Literal["remove", "mark"] = "remove", protected: str = "") -> CheckedAnswer:
     """Check a whole answer at once (same result as feeding it piece by piece)."""
-    checker = CitationChecker(passages, scorer, repair=repair, mode=mode)
+    checker = CitationChecker(passages, scorer, repair=repair, mode=mode, protected=protected)
     checker.feed(text)
     checker.close()
     return checker.result()
