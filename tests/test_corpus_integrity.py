@@ -332,7 +332,7 @@ def _doc_headings() -> dict[str, set[str]]:
 # each written before the changes it judged and run once after them (README, "Quality").
 QUESTION_SETS = ("gold.jsonl", "focal_dev.jsonl", "focal_holdout.jsonl", "focal_holdout2.jsonl",
                  "focal_holdout3.jsonl", "focal_holdout4.jsonl", "focal_holdout5.jsonl", "focal_holdout6.jsonl",
-                 "focal_holdout7.jsonl", "focal_holdout8.jsonl")
+                 "focal_holdout7.jsonl", "focal_holdout8.jsonl", "focal_holdout9.jsonl")
 CONVERSATION_SETS = ("conversations.jsonl", "conversations_holdout.jsonl", "conversations_holdout2.jsonl")
 
 
