@@ -55,6 +55,7 @@ def ingest(paths: list[Path] = typer.Argument(None, help="Berkas/folder; bawaan:
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
                 tasks[stage] = prog.add_task({"files": "membaca berkas", "embed": "embedding",
+                 "sentences": "embedding kalimat",
                                               "bm25": "indeks BM25"}.get(stage, stage), total=total)
             prog.update(tasks[stage], completed=done, total=total)
 

@@ -14,29 +14,42 @@ import re
 
 from assistant.answer.base import ABSTAIN_TEXT, Draft
 from assistant.answer.citations import renumber_citations, strip_markers
+from assistant.lexicon import (
+    CONDITION_STATES,
+    CONDITION_WORDS,
+    CONTINUATION_WORDS,
+    QUESTION_WORDS,
+    REMARK_WORDS,
+    YES_NO_WORDS,
+)
 from assistant.models import Citation
-from assistant.text import content_terms, split_sentences
+from assistant.text import content_terms, split_sentences, words
 
 MAX_PARTS = 4
-# What makes a piece ask something: a question word, a yes/no modal, or a question mark.
-_ASKS = re.compile(r"\?|\b(?:apa|apakah|siapa|kapan|berapa|brp|bagaimana|gimana|gmn|mengapa|kenapa|di ?mana|mana|"
-                   r"bolehkah|bisakah|perlukah|haruskah)\b", re.I)
-# A fragment that only makes sense after the previous part ("sekalian yg di Ambon", "terus kalau Bandung?").
-_CONTINUES = re.compile(r"^\s*(?:sekalian|sekaligus|terus|trus|lalu|kalau|kalo|klo|bagaimana dengan|gimana dengan)\b",
-                        re.I)
 _JOIN = re.compile(r"\s*;\s*|,\s*(?=(?:terus|trus|lalu|sekalian|sekaligus)\b)|\s*&\s*", re.I)
-# A piece that qualifies the one before rather than asking anew: a condition on its answer ("…belum sih? kalau
-# udah, di bidang apa?") or alternatives for it ("… dari mana? surat resmi atau liat di web?").
-_CONDITIONAL = re.compile(r"^\s*(?:kalau|kalo|klo|jika|bila|seandainya)\s+(?:udah|sudah|iya|ya|belum|tidak|nggak|gak|"
-                          r"memang|benar|betul|bisa|boleh|ada)\b|"
-                          # … or a remark about it: "Kalau ICCN? itu beda lagi?", "… di Braga? itu resmi?"
-                          r"^\s*(?:itu|ini|tersebut|berarti|maksudnya|jadi)\b", re.I)
-_QUESTION_WORD = re.compile(r"\b(?:apa|apakah|siapa|kapan|berapa|brp|bagaimana|gimana|gmn|mengapa|kenapa|di ?mana|"
-                            r"mana)\b", re.I)
+
+
+def _has_question_word(piece: str) -> bool:
+    return any(w in QUESTION_WORDS for w in words(piece))
 
 
 def _asks(piece: str) -> bool:
-    return bool(_ASKS.search(piece))
+    """A question mark, a question word, or a modal with "-kah" ("bolehkah", "perlukah")."""
+    return "?" in piece or any(w in QUESTION_WORDS or w in YES_NO_WORDS and w.endswith("kah") for w in words(piece))
+
+
+def _continues(piece: str) -> bool:
+    """Only makes sense after the previous part: "sekalian yg di Ambon", "terus kalau Bandung?"."""
+    ws = words(piece)
+    return bool(ws) and (ws[0] in CONTINUATION_WORDS or ws[:2] == ["bagaimana", "dengan"])
+
+
+def _qualifies(piece: str) -> bool:
+    """Qualifies the part before rather than asking anew: a condition on its answer ("kalau udah, di bidang apa?")
+    or a remark about it ("itu resmi?")."""
+    ws = words(piece)
+    return bool(ws) and (ws[0] in REMARK_WORDS or (ws[0] in CONDITION_WORDS and ws[1:2] != []
+                                                     and ws[1] in CONDITION_STATES))
 
 
 def _joins(sentence: str) -> list[str]:
@@ -45,8 +58,8 @@ def _joins(sentence: str) -> list[str]:
     Ponorogo diusulkan?" are one."""
     out, start = [], 0
     for m in _JOIN.finditer(sentence):
-        if "," not in m.group(0) and not (_QUESTION_WORD.search(sentence[start:m.start()])
-                                          and _QUESTION_WORD.search(sentence[m.end():])):
+        if "," not in m.group(0) and not (_has_question_word(sentence[start:m.start()])
+                                          and _has_question_word(sentence[m.end():])):
             continue
         out.append(sentence[start:m.start()])
         start = m.end()
@@ -70,9 +83,9 @@ def split_asks(message: str) -> list[str]:
     parts: list[str] = []
     pending = ""  # scene-setting sentences waiting for the question they introduce
     for piece in pieces:
-        asking = _asks(piece) or (parts and _CONTINUES.match(piece))
-        qualifies = parts and not pending and (_CONDITIONAL.match(piece) or (
-            " atau " in f" {piece.lower()} " and not _QUESTION_WORD.search(piece)))
+        asking = _asks(piece) or (parts and _continues(piece))
+        qualifies = parts and not pending and (_qualifies(piece) or (
+            " atau " in f" {piece.lower()} " and not _has_question_word(piece)))
         # A part needs a word of its own besides the question word: "temanya apa?" is one, "di mana?" is not.
         if asking and content_terms(piece) and not qualifies:
             parts.append(f"{pending} {piece}".strip())
@@ -92,7 +105,13 @@ def split_asks(message: str) -> list[str]:
 
 def _split_units(text: str) -> list[str]:
     """An answer text cut after each citation marker: its cited sentences, markers kept."""
-    return [u for u in re.split(r"(?<=\])\s+", text) if strip_markers(u)]
+    units, start = [], 0
+    for i, ch in enumerate(text):
+        if ch == "]" and i + 1 < len(text) and text[i + 1].isspace():
+            units.append(text[start:i + 1])
+            start = i + 1
+    units.append(text[start:])
+    return [u.strip() for u in units if strip_markers(u)]
 
 
 def _units(text: str) -> list[str]:

@@ -76,9 +76,15 @@ class Settings(BaseSettings):
     # --- answering ------------------------------------------------------------------------------------
     answer_max_sentences: int = 3
     answer_context_chunks: int = 4
-    # Evidence below this (see assistant/answer/extractive.py) makes the assistant abstain.
-    abstain_threshold: float = 0.425
+    # The reader's probability that its best sentences answer (assistant/reading/abstainer.py) below which the
+    # assistant abstains; None = the threshold calibrated with the model (false abstention <= 5 % on the valid
+    # splits of TyDi QA-id and FacQA-id, see assistant/reading/model/manifest.json).
+    abstain_threshold: float | None = None
     max_question_chars: int = 2000
+    # When the reader's sentence vectors are computed: "ingest" embeds every chunk's sentences into the cache as
+    # the chunk is indexed (answers then only look them up); "query" embeds a question's candidate sentences when
+    # it is asked (cached afterwards). Measured in docs/performance.md.
+    reader_sentence_vectors: Literal["ingest", "query"] = "ingest"
 
     # --- generation (assistant/generators.py) -----------------------------------------------------------
     # "extractive" (default) needs no model. The others put an LLM behind the same answerer interface; its

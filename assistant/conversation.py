@@ -1,6 +1,6 @@
 """Conversation memory (SQLite, shared by API, bot and CLI) and the follow-up rewriters.
 
-Focal points ask in short follow-ups ("Kalau Bandung?", "Bidangnya apa saja?", "Dia dilantik kapan?",
+Focal points ask in short follow-ups ("Kalau Ambon?", "Bidangnya apa saja?", "Dia dilantik kapan?",
 "Tahun berapa ditetapkan?"). Before retrieval such a question is rewritten into a stand-alone one.
 :class:`RuleRewriter` does it without an LLM by filling *slots* from the previous turn:
 
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.sqlite import open_shared
-from assistant.text import SET_ASIDE, content_terms, fold, is_indonesian_word, stop_words
+from assistant.text import content_terms, fold, is_indonesian_word, stop_words
 
 _FOLLOWUP_START = re.compile(
     r"^\s*(?:(?:kalau|kalo|klo|bagaimana dengan|gimana dengan|gmn dengan|bagaimana kalau|gimana kalau|lalu|terus|"
@@ -37,6 +37,8 @@ _FOLLOWUP_START = re.compile(
     r"btw|by the way)\b[\s,]*)+",
     re.I)
 _STARTS_YANG = re.compile(r"^\s*yang\b", re.I)
+# What a question sets aside: "selain Malang", "selain Ambon, Solo dan Bandung" (group 1: the names).
+SET_ASIDE = re.compile(r"\b[Ss]elain\s+([\w-]+(?:(?:,\s*[A-Z][\w-]*)*,?\s+(?:dan|atau)\s+[A-Z][\w-]*)?)")
 _SELECTOR = re.compile(r"\byang\s+(?:mana|paling|lain)\b|\bselain\b|\blainnya\b", re.I)
 _ANAPHORA = re.compile(r"\b(dia|ia|beliau|mereka|itu|tersebut|ini|sana|situ|nya)\b|\w+nya\b", re.I)  # "ke-3 nya"
 _OTHER = re.compile(r"(?<!antara )\b(?:lain|lainnya)\b", re.I)  # "kota lain", not "antara lain" (among others)
@@ -81,7 +83,8 @@ _FILLER = _CHAT_FILLER | {"itu", "tersebut", "ini"}  # in a follow-up, demonstra
 _KEEP_NYA = {"hanya", "tanya", "punya", "bertanya", "nyanyi", "karenanya", "bernyanyi", "menanya", "sesungguhnya",
              "sebelumnya", "selanjutnya", "berikutnya", "sesudahnya", "setelahnya", "akibatnya"}
 _PLACE_WHO = re.compile(r"\b(kota|kabupaten|daerah|negara|provinsi)\b(.*?)\bsiapa\b", re.I)
-# "Kalau nggak dikirim gimana?", "Kalau telat gimana?": the consequence of not doing (or being late with) it.
+# "Kalau laporannya nggak dikirim gimana?", "Kalau terlambat gimana?": the consequence of not doing
+# (or being late with) it.
 _WHAT_IF_NOT = re.compile(r"\b(?:tidak|telat|terlambat|lupa)\b(.*)\bbagaimana\b|"
                           r"\bbagaimana\b(.*)\b(?:tidak|telat|terlambat|lupa)\b", re.I)
 # "Bedanya sama PMK3I apa?" after a question about KaTa Kreatif compares the two: the old subject stays.
@@ -239,7 +242,7 @@ class RuleRewriter:
         text = RuleRewriter.normalize_words(q, strip_nya=True)
         text = _PLACE_WHO.sub(lambda m: f"{m.group(1)}{m.group(2)}mana", text)  # "kota … siapa aja" asks where
         m = _WHAT_IF_NOT.search(text)
-        if m:  # "kalau nggak dikirim gimana?" asks for the consequence
+        if m:  # "kalau laporannya tidak dikirim gimana?" asks for the consequence
             text = "apa akibatnya jika " + " ".join(_WH.sub(" ", text).split())
         return text
 
@@ -328,7 +331,8 @@ class RuleRewriter:
             if f.names and not pf.names:
                 return _question(f"{prev} {core}")
 
-        # Same question word and a new name ("Dulu jaman Bekraf berapa?" after "Subsektor ekraf ada berapa?").
+        # Same question word and a new name ("Kalau waktu masih Bekraf ada berapa?" after "Jumlah subsektor
+        # ekraf berapa?").
         if f.wh and f.wh == pf.wh and f.names and pf.names and fold(f.names[0]) != fold(pf.names[0]):
             return self._substitute(prev, pf.names[0], f.names[0], _WH.sub(" ", core))
 
@@ -340,15 +344,15 @@ class RuleRewriter:
             # item a "yang mana" answer picked goes with it ("Manado" of "KaTa Kreatif 2025").
             context += answer_names + (pf.names if not answer_names or pf.wh == "yang mana" else [])
         elif pf.names and not any(_is_acronym(n) for n in f.names):
-            # A new place or person keeps the old acronym topic: "Jakarta harus nyerahin kapan?" after "MMR itu
-            # isinya apa aja?" asks about Jakarta's MMR.
+            # A new place or person keeps the old acronym topic: "Kota Jakarta kapan harus menyerahkannya?"
+            # after "Isi MMR itu apa saja?" asks about Jakarta's MMR.
             context += [n for n in pf.names if _is_acronym(n)]
         context += pf.anchors
-        # Topic words only where the follow-up has almost none of its own ("yang mana?", "Kalau nggak dikirim
-        # gimana?"): more words would pull the answer towards the previous one.
+        # Topic words only where the follow-up has almost none of its own ("yang mana?", "Kalau tidak dikirim
+        # bagaimana?"): more words would pull the answer towards the previous one.
         elided = _SELECTOR.search(core) or len(content_terms(core)) <= 1 or core.startswith("apa akibatnya jika")
         consequence = core.startswith("apa akibatnya jika")
-        # An attribute the follow-up names itself ("Lampirannya apa aja selain formulir?") is its topic: the old
+        # An attribute the follow-up names itself ("Selain formulir, lampirannya apa lagi?") is its topic: the old
         # subject's names go with it, not the old question's other words ("… akibatnya telat ngirim").
         attribute = f.wh in ("apa", "apa saja", "siapa", "siapa saja", "berapa") and any(
             w.endswith("nya") and len(w) > 5 and w not in _KEEP_NYA for w in re.findall(r"[a-z]+", fold(question)))
@@ -380,7 +384,7 @@ class RuleRewriter:
 
     def _answer_names(self, answer: str, pf: _Frame, person: bool = False) -> list[str]:
         """What the previous answer named that the next question may refer to: the item a "yang mana" question
-        picked ("Bidangnya apa?" after "Yang berhasil yang mana?"), the person a "siapa" question found (for
+        picked ("Bidangnya apa?" after "Kota yang lolos yang mana?"), the person a "siapa" question found (for
         "dia"), or the regulation an "aturan … apa" question found ("Isinya soal apa?")."""
         if not answer:
             return []
@@ -400,17 +404,17 @@ class RuleRewriter:
         regs = [_short_regulation(m.group(0)) for m in _REGULATION.finditer(first)
                 if fold(m.group(0).split()[0]) not in said]
         # (also after a yes/no question — "HKI bisa jadi agunan?" → "Pasal 9 PP 24/2022 …" → "Dasar hukumnya?" — and
-        # after "nomor berapa": "UU ekonomi kreatif nomor berapa?" → "UU 24/2019" → "Aturan pelaksananya apa?")
+        # after "nomor berapa": "Nomor UU ekraf berapa?" → "UU 24/2019" → "Aturan pelaksananya apa?")
         return regs[:1] if pf.wh in ("apa", "apa saja", "nomor berapa", None) else []
 
     def _picked(self, answer: str, pf: _Frame, asked: set[str]) -> list[str]:
         """The name a "yang mana" answer picked: the one written nearest to the question's own words
-        ("Manado dengan musik" for "yang subsektor musik yang mana?")."""
+        ("Manado dengan musik" for "yang bidang musik yang mana?")."""
         found: list[tuple[int, str]] = []
         for m in list(_FIELD_RE.finditer(answer)) + list(re.finditer(r"[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*", answer)):
             name = m.group(0)
             if _FIELD_RE.fullmatch(name):
-                # A field the question itself named ("yang subsektor musik yang mana?") is not what was picked.
+                # A field the question itself named ("yang bidang musik yang mana?") is not what was picked.
                 if not all(fold(w) in asked for w in name.split()):
                     found.append((m.start(), name))
                 continue

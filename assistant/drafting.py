@@ -312,7 +312,7 @@ def draft_reply(assistant: Assistant, message: str, *, signature: str = SIGNATUR
     """Answer every question of ``message`` from the index and compose a formal reply letter."""
     t0 = time.perf_counter()
     s = assistant.settings
-    answerer = ExtractiveAnswerer(s.answer_max_sentences, s.answer_context_chunks, s.abstain_threshold)
+    answerer = ExtractiveAnswerer(assistant.reader, s.answer_max_sentences)
     bm25 = assistant.generation().bm25
     questions = split_questions(message)[:max_questions] or [" ".join(message.split())[:300]]
     context = _context_sentence(message)

@@ -29,6 +29,8 @@ from pydantic import PrivateAttr
 
 from assistant.answer import Answerer, ExtractiveAnswerer
 from assistant.config import Settings
+from assistant.embeddings import Embedder
+from assistant.reading.reader import Reader
 
 BACKENDS = ("extractive", "openai", "ollama", "llamacpp")
 
@@ -81,11 +83,16 @@ def build_chat_model(settings: Settings) -> BaseChatModel | None:
     raise BackendError(f"llm_backend tidak dikenal: {backend!r} (pilihan: {', '.join(BACKENDS)}).")
 
 
+def build_reader(settings: Settings, embedder: Embedder | None = None) -> Reader:
+    """The reader every answerer shares (the trained selector and abstainer; the threshold from the settings when
+    given, else the one calibrated with the model)."""
+    return Reader(embedder, context_chunks=settings.answer_context_chunks, threshold=settings.abstain_threshold)
+
+
 def build_answerer(settings: Settings, chat_model: BaseChatModel | None = None,
-                   support_scorer: Any = None) -> Answerer:
+                   support_scorer: Any = None, reader: Reader | None = None) -> Answerer:
     """The answerer the settings select: extractive, or an LLM answerer with the extractive one as fallback."""
-    extractive = ExtractiveAnswerer(settings.answer_max_sentences, settings.answer_context_chunks,
-                                    settings.abstain_threshold)
+    extractive = ExtractiveAnswerer(reader or build_reader(settings), settings.answer_max_sentences)
     model = chat_model if chat_model is not None else build_chat_model(settings)
     if model is None:
         return extractive

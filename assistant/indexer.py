@@ -31,8 +31,11 @@ class Indexer:
     """Keeps the vector store and the generation folder in step with the source files."""
 
     def __init__(self, embedder: CachedEmbeddings, vectors: VectorStore, generations: GenerationStore,
-                 chunker: Chunker, max_file_bytes: int) -> None:
+                 chunker: Chunker, max_file_bytes: int, embed_sentences: bool = True) -> None:
         self.embedder = embedder
+        # The reader compares each candidate sentence with the question in the embedding space; embedding the
+        # sentences here (into the content-hash cache) keeps that off the question's path. See assistant/reading.
+        self.embed_sentences = embed_sentences
         self.vectors = vectors
         self.generations = generations
         self.chunker = chunker
@@ -202,7 +205,24 @@ class Indexer:
         before = self.embedder.misses
         vecs = self.embedder.embed_documents_np([c.embed_text for c in missing], progress=step)
         self.vectors.upsert(missing, vecs)
+        if self.embed_sentences:
+            self._embed_sentences(missing, progress)
         return self.embedder.misses - before, {c.chunk_id: v for c, v in zip(missing, vecs, strict=True)}
+
+    def _embed_sentences(self, chunks: list[Chunk], progress: ProgressFn | None) -> None:
+        """Put the candidate sentences of ``chunks`` into the embedding cache (the reader looks them up there);
+        sentences already cached, from this or any earlier index, cost a lookup."""
+        from assistant.reading.candidates import chunk_sentences
+
+        texts = list(dict.fromkeys(s.embed_text for c in chunks for s in chunk_sentences(c.text)))
+        done = [0]
+
+        def step(n: int) -> None:
+            done[0] += n
+            if progress:
+                progress("sentences", done[0], len(texts))
+
+        self.embedder.embed_documents_np(texts, progress=step)
 
     def _vector_rows(self, old: Generation, new_chunks: list[Chunk], fresh: dict[str, np.ndarray]) -> np.ndarray:
         """The new generation's vector copy, row i for ``new_chunks[i]``: just embedded, else the old

@@ -13,47 +13,22 @@ import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
 
+from assistant.lexicon import (
+    CHAT_FORMS,
+    CONTENT_WORDS,
+    EXTRA_STOP_WORDS,
+    NUMBER_UNITS,
+    STEM_SYNONYMS,
+    WHOLE_NUMBERS,
+)
+
 # Bump when tokenisation changes: cached BM25 tokens of earlier builds are then ignored.
-TOKENIZER_VERSION = 14
+TOKENIZER_VERSION = 15
 _WORD = re.compile(r"[0-9a-z]+")
 _REG_ID = re.compile(r"\b\d{1,4}\s*/\s*\d{4}\b")
-# What a question sets aside: "selain Malang", "selain Ambon, Solo dan Bandung" (group 1: the names).
-SET_ASIDE = re.compile(r"\b[Ss]elain\s+([\w-]+(?:(?:,\s*[A-Z][\w-]*)*,?\s+(?:dan|atau)\s+[A-Z][\w-]*)?)")
-# Question words and fillers that say nothing about the topic; they are kept out of BM25 queries.
-_EXTRA_STOP = {
-    # question words
-    "apa", "apakah", "siapa", "kapan", "berapa", "bagaimana", "mengapa", "kenapa", "dimana", "mana", "apaan",
-    # chat Indonesian: fillers and abbreviations that carry no topic ("brp", "udah", "gimana" …)
-    "yg", "gak", "ga", "nggak", "ngga", "enggak", "kah", "sih", "dong", "ya", "min", "kak", "tolong", "mohon",
-    "tanya", "mau", "kalau", "kalo", "klo", "gimana", "gmn", "aja", "saja", "nya", "tu", "tuh", "deh", "nih",
-    "bgt", "banget", "brp", "udah", "udh", "sdh", "blm", "belom", "pengen", "pingin", "kayak", "kyk", "kaya",
-    "jaman", "zaman", "gitu", "gini", "emang", "emangnya", "sebenernya", "sebenarnya", "akhirnya", "tau", "tahu",
-    "dgn", "utk", "tdk", "krn", "jd", "jg", "sm", "sama", "bisa", "ada", "pas", "doang", "lho", "kok", "kan",
-    "mas", "mbak", "pak", "bu", "bapak", "ibu", "halo", "hai", "permisi", "terima", "kasih", "makasih", "thx",
-    "lengkapnya", "persisnya", "sekarang", "skrg", "yah", "nah", "btw", "ok", "oke",
-    # hedges: "enaknya ngutip misi nomor berapa biar aman?" asks which mission to cite, not about safety. Not
-    # "kira-kira": it meets the documents' "perkiraan" ("Perkiraan tahun MMR" for "kira2 jatuh tahun brp?").
-    "enaknya", "aman", "biar", "suka",
-}
-# Words on Sastrawi's stop list that carry what a focal point asks: "Bagaimana caranya …?" wants the section
-# "Bagaimana cara daerah mulai mendaftar UCCN …?", and without "cara" the question was only "kota kreatif UNESCO".
-# Likewise "baru"/"terbaru", "pertama", "terakhir": "anggota yang paling baru", "presiden pertama" ask for one end
-# of an order, and without the word only "anggota" remained.
-_CONTENT_WORDS = frozenset({"cara", "caranya", "baru", "pertama", "terakhir"})
 _stem_lock = threading.Lock()
 
 
-# Planning and budget documents and bodies every region has, named as the context of a question ("buat argumen
-# ke DPRD", "naskah RPJMD bagian ekraf"): generic, not the name of something the documents should know. As
-# unseen capitalised words they read as such names, and the answer abstained; spelt out ("rencana pembangunan
-# jangka menengah daerah") they outweighed the question's own topic.
-CONTEXT_ACRONYMS = frozenset({
-    "dprd", "dpr", "rpjmd", "rpjpd", "rkpd", "apbd", "apbn", "renstra", "renja", "musrenbang", "skpd", "bumd", "lkpj",
-    "dpa", "ripekda", "ripparda", "rakor", "rakernas",
-    # the asker's own office ("Kami di Disbudpar …")
-    "disbudpar", "disparbud", "disparekraf", "dispar", "disbud", "diskominfo", "disperindag", "kadis", "sekda",
-    "pemprov",
-})
 
 
 def fold(text: str) -> str:
@@ -66,7 +41,7 @@ def fold(text: str) -> str:
 def stop_words() -> frozenset[str]:
     from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
 
-    return (frozenset(StopWordRemoverFactory().get_stop_words()) - _CONTENT_WORDS) | _EXTRA_STOP
+    return (frozenset(StopWordRemoverFactory().get_stop_words()) - CONTENT_WORDS) | EXTRA_STOP_WORDS
 
 
 @lru_cache(maxsize=1)
@@ -98,12 +73,6 @@ def stem(word: str) -> str:
     return known if known is not None else _sastrawi_stem(word)
 
 
-# Stems that name the same act in this domain. Focal points "kirim" (send) a report or an application; the
-# documents "menyerahkan" it ("menyerahkan MMR setiap empat tahun", "penyerahan MMR"), so "MMR dikirim tiap
-# berapa tahun?" met only the "belum ada informasi … pengirimannya" caveat and abstained.
-# Likewise UNESCO "menetapkan" (designates) the members where users ask who "memutuskan" (decides) it.
-# "memuat" (contains) is what users call the "isi" of a report.
-_STEM_SYNONYMS = {"serah": "kirim", "setor": "kirim", "putus": "tetap", "muat": "isi"}
 
 
 @lru_cache(maxsize=200_000)
@@ -112,82 +81,17 @@ def _sastrawi_stem(word: str) -> str:
         return word
     with _stem_lock:  # Sastrawi keeps state in the stemmer object
         out = _stemmer().stem(word) or word
-    return _STEM_SYNONYMS.get(out, out)
+    return STEM_SYNONYMS.get(out, out)
 
 
-# Chat Indonesian → standard forms, so "nambah", "dapet", "kab", "dirjen" find the formal corpus text. Only
-# forms seen in focal points' messages; the -in → -kan rule below covers the productive suffix.
-_SLANG = {
-    "nyambung": "sambung", "nyambungnya": "sambung", "sebutin": "sebut", "nyebut": "sebut", "nyoba": "coba",
-    "nambah": "tambah", "bareng": "bersama", "barengan": "bersama", "pake": "pakai", "dipake": "dipakai",
-    "ngirim": "kirim", "telat": "terlambat", "dapet": "dapat", "dateng": "hadir",  # ("datang" is a stop word)
-    "bikin": "buat",
-    "gede": "besar", "ngatur": "atur", "ngecek": "periksa", "cek": "periksa", "bener": "benar", "nulis": "tulis",
-    "bilang": "sebut", "abis": "setelah", "milih": "pilih", "info": "informasi", "kab": "kabupaten",
-    "pemkab": "pemerintah kabupaten", "pemkot": "pemerintah kota", "dirjen": "direktur jenderal",
-    "dubes": "duta besar", "tgl": "tanggal", "thn": "tahun", "komnas": "komisi nasional", "ngusulin": "usul",
-    "diusulin": "diusulkan", "ngajuin": "ajukan", "kemenparekraf": "kemenparekraf", "deadline": "batas waktu",
-    "timeline": "jadwal", "jogja": "yogyakarta", "jogjakarta": "yogyakarta", "solo": "surakarta",
-    "ekraf": "ekonomi kreatif", "perpres": "peraturan presiden", "permen": "peraturan menteri",
-    "kemlu": "kementerian luar negeri", "ngapain": "apa", "gimana": "bagaimana", "nggak": "tidak",
-    "ccc": "creative cities connect",
-    # Government shorthand as officials write it ("Harus ada Perda dulu?"): the documents spell these out, and
-    # e5 does not know the short forms either, so "Perda" found subsector lists instead of the selection criteria.
-    "perda": "peraturan daerah", "pemda": "pemerintah daerah", "perwal": "peraturan wali kota",
-    "perwali": "peraturan wali kota", "perbup": "peraturan bupati", "pergub": "peraturan gubernur",
-    "walikota": "wali kota", "wamen": "wakil menteri", "natcom": "komisi nasional",
-    "uu": "undang undang", "hki": "kekayaan intelektual",
-    # Not "pp" → "peraturan pemerintah": "atur" and "perintah" occur everywhere ("mengatur", "pemerintah daerah"),
-    # and the expansion cost "PP 24/2022 ngatur soal apa?" its answer; the id "24/2022" already matches exactly.
-    # The documents say "kriteria seleksi nasional" where focal points ask "syarat(nya) apa?".
-    "kriteria": "syarat",
-    # English words focal points mix into Indonesian ("Requirement apa aja buat apply UCCN?"): as words the index
-    # never uses they also read as unknown names, and the answer abstained. Not words of the documents' English
-    # names: "city"/"creative" drowned "Creative Cities Connect" (measured when the field names were added), and
-    # "report"/"membership" put "laporan" into every "Membership Monitoring Report" (gold: 2 answers lost facts).
-    "requirement": "syarat", "requirements": "syarat", "apply": "daftar", "applying": "daftar",
-    "submit": "kirim", "fee": "biaya", "fees": "biaya", "form": "formulir", "guideline": "pedoman",
-    "guidelines": "pedoman", "member": "anggota", "members": "anggota",
-    "letter": "surat", "event": "acara", "shortlist": "daftar pendek", "annual": "tahunan", "conference": "konferensi",
-    "nominee": "nominasi", "workshop": "lokakarya", "budget": "anggaran", "upload": "unggah", "online": "daring",
-    # Months as people abbreviate them in dates ("terbit 31 Okt 2024", "berita Feb 2026"): capitalised and unknown
-    # to the index, they read as names the documents never use, and the answer abstained.
-    "jan": "januari", "feb": "februari", "mar": "maret", "apr": "april", "jun": "juni", "jul": "juli",
-    "agu": "agustus", "agt": "agustus", "ags": "agustus", "agst": "agustus", "sep": "september",
-    "sept": "september", "okt": "oktober", "nov": "november", "des": "desember",
-    # More office shorthand and chat verbs seen in focal points' questions.
-    "menpar": "menteri pariwisata", "kemenpar": "kementerian pariwisata", "opd": "organisasi perangkat daerah",
-    "sertijab": "serah terima jabatan", "tautan": "url", "link": "url", "nyampe": "sampai", "nunjuk": "tunjuk",
-    "ngasih": "beri", "dikasih": "diberi", "nanya": "tanya", "nambahin": "tambah", "mutusin": "putus",
-    "dtg": "datang", "dicek": "diperiksa", "nyeleksi": "seleksi", "taun": "tahun", "nyambungin": "hubungkan",
-    "email": "surel", "dijadiin": "dijadikan", "agunan": "jaminan", "juri": "panel penilai",
-    "kira2": "perkiraan",  # not the stop word "kira": "MMR kami kira2 jatuh tahun brp?" meets "Perkiraan tahun MMR"
-    "ngutip": "kutip", "nyusun": "susun", "nyiapin": "siapkan", "nyiapkan": "siapkan", "ngisi": "isi",
-    "ngumpulin": "kumpulkan", "ngumpulkan": "kumpulkan", "nyari": "cari", "ngundang": "undang", "ngurus": "urus",
-    "ngikut": "ikut", "ngikutin": "ikuti", "nentuin": "tentukan", "nunggu": "tunggu", "nerima": "terima",
-    "ngelapor": "lapor", "ngedaftar": "daftar", "daftarin": "daftarkan", "nyerahin": "serahkan",
-    "ngumumin": "umumkan", "ngajak": "ajak", "ngadain": "adakan", "ngeluarin": "keluarkan", "nyebutin": "sebut",
-    # Province abbreviations as officials write them ("Kaltim termasuk provinsi prioritas?"): without them the
-    # name is a word the documents never use, and the answerer would say they do not mention it.
-    "jabar": "jawa barat", "jateng": "jawa tengah", "jatim": "jawa timur", "diy": "daerah istimewa yogyakarta",
-    "sumut": "sumatera utara", "sumbar": "sumatera barat", "sumsel": "sumatera selatan", "kepri": "kepulauan riau",
-    "babel": "bangka belitung", "kalbar": "kalimantan barat", "kalteng": "kalimantan tengah",
-    "kalsel": "kalimantan selatan", "kaltim": "kalimantan timur", "kaltara": "kalimantan utara",
-    "sulut": "sulawesi utara", "sulteng": "sulawesi tengah", "sulsel": "sulawesi selatan",
-    "sultra": "sulawesi tenggara", "sulbar": "sulawesi barat", "ntb": "nusa tenggara barat",
-    "ntt": "nusa tenggara timur",
-    # UCCN's English names, as focal points quote them from UNESCO's pages ("City of Literature" = Kota Sastra).
-    "literature": "sastra", "gastronomy": "gastronomi", "design": "desain",
-    "music": "musik", "crafts": "kerajinan", "architecture": "arsitektur",
-}
 
 
 def _normalise(word: str) -> list[str]:
-    mapped = _SLANG.get(word)
+    mapped = CHAT_FORMS.get(word)
     if mapped:
         return mapped.split()
-    if word.endswith("nya") and word[:-3] in _SLANG:
-        return _SLANG[word[:-3]].split()  # "wamennya" = the "wamen" of something: "wakil menteri"
+    if word.endswith("nya") and word[:-3] in CHAT_FORMS:
+        return CHAT_FORMS[word[:-3]].split()  # "wamennya" = the "wamen" of something: "wakil menteri"
     if len(word) > 3 and word[-1] == "2" and word[:-1].isalpha():
         return _normalise(word[:-1])  # chat reduplication: "kota2" = "kota-kota", "dulu2"
     if len(word) > 5 and word.startswith("di") and word.endswith("in") and not word.endswith("ain"):
@@ -205,8 +109,6 @@ def words(text: str) -> list[str]:
     return out
 
 
-_UNITS = {"dua": 2, "tiga": 3, "empat": 4, "lima": 5, "enam": 6, "tujuh": 7, "delapan": 8, "sembilan": 9}
-_WHOLE_NUMBERS = {"sepuluh": "10", "sebelas": "11"}
 
 
 def _digits(ws: list[str]) -> list[str]:
@@ -218,62 +120,33 @@ def _digits(ws: list[str]) -> list[str]:
     while i < len(ws):
         w = ws[i]
         nxt = ws[i + 1] if i + 1 < len(ws) else ""
-        if w in _UNITS and nxt == "belas":
-            out.append(str(10 + _UNITS[w]))
+        if w in NUMBER_UNITS and nxt == "belas":
+            out.append(str(10 + NUMBER_UNITS[w]))
             i += 2
-        elif w in _UNITS and nxt == "puluh":
-            tens = 10 * _UNITS[w]
-            unit = _UNITS.get(ws[i + 2], 0) if i + 2 < len(ws) else 0
+        elif w in NUMBER_UNITS and nxt == "puluh":
+            tens = 10 * NUMBER_UNITS[w]
+            unit = NUMBER_UNITS.get(ws[i + 2], 0) if i + 2 < len(ws) else 0
             out.append(str(tens + unit))
             i += 3 if unit else 2
-        elif w in _UNITS:
-            out.append(str(_UNITS[w]))
+        elif w in NUMBER_UNITS:
+            out.append(str(NUMBER_UNITS[w]))
             i += 1
         else:
-            out.append(_WHOLE_NUMBERS.get(w, w))
+            out.append(WHOLE_NUMBERS.get(w, w))
             i += 1
     return out
 
 
-# Words that may stand between a number and its unit: "26,47 juta orang", "1,5 miliar dolar".
-_MAGNITUDES = frozenset({"ratus", "ribu", "juta", "miliar", "triliun", "puluh", "belas"})
 
 
-def counts_of(text: str, unit_stems: frozenset[str]) -> set[str]:
-    """The numbers ``text`` gives *of* one of ``unit_stems`` (stemmed nouns): {"408"} for "408 kota",
-    {"4"} for "tiap empat tahun", {"58"} for "58 kota baru", {"47"} for "47 juta orang". A number (digits or a
-    number word) counts when the unit follows it, past a magnitude word at most, so "misi 3", "31 Oktober" or
-    "5,54%, dan tenaga kerja" are no count of "kota" or "tenaga"; nor is a year ("2023: nilai tambah …")."""
-    if not unit_stems:
-        return set()
-    ws = _digits(words(text))
-    out = set()
-    for i, w in enumerate(ws[:-1]):
-        if not w.isdigit() or (len(w) == 4 and w[:2] in ("19", "20")):
-            continue
-        j = i + 1
-        while j < len(ws) - 1 and ws[j] in _MAGNITUDES:
-            j += 1
-        if stem(ws[j]) in unit_stems:
-            out.add(w)
-    return out
 
 
 def _drop_idioms(ws: list[str]) -> list[str]:
-    """Words with two idioms read: without the "pertama" of "pertama kali" ("for the first time": "Kapan UCCN
-    pertama kali dibentuk?" asks when, not about anything "pertama"; "kali" itself is a stop word), and "paling
-    awal" as "pertama" ("Langkah paling awal apa?" asks for the first step; both words are stop words)."""
-    if "pertama" not in ws and "awal" not in ws:
+    """Without the "pertama" of "pertama kali" ("for the first time": "kapan … pertama kali dibentuk?" asks when,
+    not about anything "pertama"; "kali" itself is a stop word)."""
+    if "pertama" not in ws:
         return ws
-    out: list[str] = []
-    for i, w in enumerate(ws):
-        if w == "pertama" and ws[i + 1:i + 2] == ["kali"]:
-            continue
-        if w == "awal" and out[-1:] == ["paling"]:
-            out[-1] = "pertama"
-            continue
-        out.append(w)
-    return out
+    return [w for i, w in enumerate(ws) if not (w == "pertama" and ws[i + 1:i + 2] == ["kali"])]
 
 
 def tokenize(text: str, *, stemming: bool = True, stopwords: bool = True,
@@ -347,6 +220,12 @@ def is_indonesian_word(word: str) -> bool:
     """
     f = fold(word)
     return f in _root_words() or stem(f) in _root_words()
+
+
+def mentions(text: str, phrases: tuple[str, ...] | frozenset[str]) -> bool:
+    """Whether ``text`` (case- and accent-folded) contains one of ``phrases`` (folded, lower-case)."""
+    f = fold(text)
+    return any(p in f for p in phrases)
 
 
 def content_terms(text: str) -> set[str]:

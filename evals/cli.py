@@ -54,7 +54,8 @@ def _ingest_progress(prog):
 
     def cb(stage: str, done: int, total: int) -> None:
         if stage not in tasks:
-            tasks[stage] = prog.add_task({"files": "membaca berkas", "embed": "embedding", "bm25": "indeks BM25",
+            tasks[stage] = prog.add_task({"files": "membaca berkas", "embed": "embedding",
+                 "sentences": "embedding kalimat", "bm25": "indeks BM25",
                                           "questions": "pertanyaan"}.get(stage, stage), total=total)
         prog.update(tasks[stage], completed=done, total=total)
 
@@ -261,6 +262,54 @@ def retrieval(passages: Path = typer.Option(..., "--passages", help="passages.js
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+@app.command()
+def answers(bench: str = typer.Option("tydiqa-id", "--bench", help="tydiqa-id | facqa-id | a benchmark folder"),
+            split: str = typer.Option("valid", "--split", help="valid (develop) | test (report once per change)"),
+            limit: Optional[int] = typer.Option(None, "--limit", help="A seeded sample of N questions"),
+            unanswerable: bool = typer.Option(True, "--unanswerable/--no-unanswerable",
+                                              help="Also the IDK-MRC questions their passage does not answer"),
+            out: Optional[Path] = typer.Option(None, "--out", help="Bawaan evals/runs/<waktu>-answers-<bench>"),
+            index_dir: Optional[Path] = typer.Option(None, "--index-dir",
+                                                     help="Indeks sementara; bawaan bench-out/retrieval-index/…"),
+            embedding_cache: Path = typer.Option(SHARED_CACHE, "--embedding-cache")) -> None:
+    """External answer benchmark: the pool in a scratch index, every question through Assistant.ask."""
+    from evals.answer_bench import (
+        LOWER_IS_BETTER,
+        SUMMARY_KEYS,
+        bench_settings,
+        benchmarks_root,
+        run_answer_bench,
+        write_answer_results,
+    )
+
+    console, err = _consoles()
+    bench_dir = Path(bench) if Path(bench).is_dir() else benchmarks_root() / bench
+    if not (bench_dir / "passages.jsonl").exists():
+        raise typer.BadParameter(f"no passages.jsonl in {bench_dir}")
+    if index_dir is None:
+        index_dir = REPO / "bench-out" / "retrieval-index" / f"{bench_dir.name}-passages"
+    settings = bench_settings(index_dir, embedding_cache)
+    out = out or RUNS / f"{time.strftime('%Y%m%d-%H%M%S')}-answers-{bench_dir.name}-{split}"
+    t0 = time.perf_counter()
+    with _progress(err) as prog:
+        res = run_answer_bench(bench_dir, settings=settings, split=split or None, limit=limit,
+                               unanswerable=unanswerable, progress=_ingest_progress(prog))
+    path = write_answer_results(res, out)
+    from rich.table import Table
+
+    s = res["summary"]
+    t = Table(title=f"{bench_dir.name} {split} — jawaban (n={s['n_answerable']} + {s['n_unanswerable']} tak terjawab)")
+    t.add_column("metrik")
+    t.add_column("nilai", justify="right")
+    for k in SUMMARY_KEYS:
+        if s.get(k) is not None:
+            arrow = " (↓)" if k in LOWER_IS_BETTER else ""
+            t.add_row(k + arrow, f"{s[k]:.1f}" if "ms" in k else f"{s[k]:.3f}")
+    console.print(t)
+    print(json.dumps(s, ensure_ascii=False))
+    console.print(f"{time.perf_counter() - t0:.1f} s — {path} dan {path.parent / 'report.html'}")
 
 
 @app.command("calibrate-support")

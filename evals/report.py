@@ -260,7 +260,7 @@ def worst(items: list[dict[str, Any]], n: int = 20) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------- documents
-def _page(title: str, body: str) -> str:
+def page(title: str, body: str) -> str:
     return (f"<!DOCTYPE html><html lang='id'><head><meta charset='utf-8'><title>{esc(title)}</title>"
             f"<style>{_CSS}</style></head><body>{body}</body></html>")
 
@@ -301,7 +301,7 @@ def render_report(results: dict[str, Any], baseline: dict[str, Any] | None = Non
         body.append("<h2>Sebaran skor</h2>" + _img(plot_scores(items), "histogram skor"))
         w = worst(items)
         body.append(f"<h2>{len(w)} kegagalan terburuk</h2>" + "".join(failure_html(it) for it in w))
-    return _page(title, "".join(body))
+    return page(title, "".join(body))
 
 
 def write_report(results: dict[str, Any], path: Path, baseline: dict[str, Any] | None = None) -> Path:
@@ -333,7 +333,7 @@ def render_compare(comparison: dict[str, Any]) -> str:
                     f"<td>{esc(fmt(comparison['by_category'][n].get(c, {}).get(metric), metric))}</td>"
                     for n in names) + "</tr>")
             body.append(f"<h2>{esc(metric)} per kategori</h2><table>" + "".join(rows) + "</table>")
-    return _page("Perbandingan konfigurasi", "".join(body))
+    return page("Perbandingan konfigurasi", "".join(body))
 
 
 def write_compare_report(comparison: dict[str, Any], path: Path) -> Path:

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.text import TOKENIZER_VERSION
+
 if TYPE_CHECKING:
     from assistant.assistant import Assistant
     from assistant.config import Settings
@@ -60,9 +62,11 @@ def build_index(a: Assistant, passages: list[dict[str, Any]], progress: Progress
         chunks = [c for c in chunks if not (c.chunk_id in seen or seen.add(c.chunk_id))]
         ids = [c.chunk_id for c in chunks]
     gen = a.generation()
-    if gen.name and [c.chunk_id for c in gen.chunks] == ids:
+    # The tokenizer's version too: BM25 tokens and stems of an older tokenizer must not be reused.
+    settings = {"benchmark": True, "tokenizer": TOKENIZER_VERSION}
+    if gen.name and [c.chunk_id for c in gen.chunks] == ids and gen.manifest.get("settings") == settings:
         return {"reused": True, "chunks": len(ids), "embedded": 0, "seconds": 0.0}
-    report = a.indexer.publish_chunks(chunks, {"benchmark": True}, progress)
+    report = a.indexer.publish_chunks(chunks, settings, progress)
     a.generation()
     return {"reused": False, "chunks": len(ids), "embedded": report.embedded, "seconds": report.seconds}
 

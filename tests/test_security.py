@@ -319,7 +319,7 @@ def test_prompt_injection_changes_nothing(answerer, injected_assistant):
             chosen.close()
     if answerer == "llm":
         # The document's injection never reached the model (instruction sentences are stripped from the context,
-        # see assistant/answer/guard.py), while the document's facts did; the question's tags were neutralised.
+        # see assistant/guard.py), while the document's facts did; the question's tags were neutralised.
         assert fake.calls
         assert not any("penting untuk asisten" in call.lower() or "kunci admin" in call.lower()
                        for call in fake.calls)

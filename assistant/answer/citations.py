@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from assistant.answer.base import ABSTAIN_TEXT
+from assistant.lexicon import CONFLICT_PHRASES
 from assistant.models import Citation
-from assistant.text import content_terms, fold, split_sentences
+from assistant.text import content_terms, fold, mentions, split_sentences, words
 
 MARK = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _LEAD = re.compile(r"^(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+")
-_ONLY_MARKUP = re.compile(r"^[\s\[\]\d,;]*$")
-_CONFLICT = re.compile(r"berbeda|bertentangan|tidak sama|tidak konsisten|selisih|versi lain|sedangkan", re.I)
-_HAS_VALUE = re.compile(r"\d|\b[A-Z][a-z]+\s+[A-Z]")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.!?,;:])")
+_MARKUP_CHARS = frozenset(" \t\n[]0123456789,;")
 _ABSTAIN_KEY = fold(ABSTAIN_TEXT[:40])
 UNVERIFIED_LABEL = " [tidak terverifikasi]"
 
@@ -57,6 +57,7 @@ def default_scorer(embedder: Any = None, threshold: float | None = None) -> Scor
 # Citation forms small models write instead of ``[n]`` (see docs/llm.md for which ones were seen):
 # ``[Sumber 1]``, ``[dokumen 2]``, ``[Dokumen 1 dan 2]``, ``(Sumber: 1)``, ``[1-3]``, ``【1】``, ``[^1]``.
 _LABEL = r"(?:sumber|dokumen|dok\.?|doc(?:ument)?|source|referensi|ref\.?|rujukan)"
+_LABEL_WORDS = frozenset({"sumber", "dokumen", "dok", "doc", "document", "source", "referensi", "ref", "rujukan"})
 _NUMS = r"\d{1,2}(?:\s*(?:,|;|&|dan|and|[-–])\s*\d{1,2})*"
 _LABELLED = re.compile(
     rf"[\[(【]\s*\^?\s*{_LABEL}?\s*(?:n\s*=\s*)?[:#]?\s*\"?\s*({_NUMS})\s*\"?\s*[\])】]", re.I)
@@ -68,13 +69,20 @@ _MAYBE_MARK = re.compile(rf"^\s*[\[(【]\s*\^?\s*(?:{_LABEL}|[a-z]{{0,9}})?\.?\s
                          r"(?:dan|and)?[\d\s,;]*\"?\s*[\])】]?\s*$", re.I)
 
 
+def _split_numbers(nums: str) -> list[str]:
+    """The parts of a list of citation numbers: "1, 3", "1; 3", "1 & 3", "1 dan 3" (spaces trimmed)."""
+    text = f" {nums.lower()} ".replace(" dan ", ",").replace(" and ", ",").replace(";", ",").replace("&", ",")
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
 def _expand(nums: str) -> str:
     """"1 dan 3" → "1, 3"; "1-3" → "1, 2, 3" (a short range only)."""
     out: list[int] = []
-    for part in re.split(r"\s*(?:,|;|&|\bdan\b|\band\b)\s*", nums.strip(), flags=re.I):
-        rng = re.fullmatch(r"(\d{1,2})\s*[-–]\s*(\d{1,2})", part)
-        if rng and 0 < int(rng.group(2)) - int(rng.group(1)) <= 5:
-            out.extend(range(int(rng.group(1)), int(rng.group(2)) + 1))
+    for part in _split_numbers(nums):
+        lo, dash, hi = part.replace("–", "-").partition("-")
+        lo, hi = lo.strip(), hi.strip()
+        if dash and lo.isdigit() and hi.isdigit() and 0 < int(hi) - int(lo) <= 5:
+            out.extend(range(int(lo), int(hi) + 1))
         elif part.isdigit():
             out.append(int(part))
     return ", ".join(str(n) for n in dict.fromkeys(out))
@@ -86,7 +94,7 @@ def normalize_markers(text: str) -> str:
     marker's position (see ``_BARE_PAREN``)."""
     def labelled(m: re.Match[str]) -> str:
         whole = m.group(0)
-        if whole.startswith("(") and not re.search(_LABEL, whole, re.I):
+        if whole.startswith("(") and not any(w in _LABEL_WORDS for w in words(whole)):
             return whole  # "(1)" without a label: decided by _BARE_PAREN below
         nums = _expand(m.group(1))
         return f"[{nums}]" if nums else whole
@@ -97,10 +105,7 @@ def normalize_markers(text: str) -> str:
 
 def citation_numbers(text: str) -> list[int]:
     """All citation numbers in ``text`` in order (``[1, 3]`` gives 1 and 3)."""
-    return [int(n) for m in MARK.finditer(text) for n in re.split(r"\s*[,;]\s*", m.group(1))]
-
-
-_ONE_MARK = re.compile(r"\[(\d+)\]")
+    return [int(n) for m in MARK.finditer(text) for n in _split_numbers(m.group(1))]
 
 
 def renumber_citations(text: str, local: list[Citation], numbers: dict[str, int], cites: dict[str, Citation]) -> str:
@@ -111,6 +116,8 @@ def renumber_citations(text: str, local: list[Citation], numbers: dict[str, int]
     by_local = {c.n: c for c in local}
 
     def sub(m: re.Match[str]) -> str:
+        if not m.group(1).isdigit():
+            return m.group(0)  # "[1, 2]": the extractive answers this renumbers cite one chunk per marker
         c = by_local.get(int(m.group(1)))
         if c is None:
             return ""
@@ -123,13 +130,17 @@ def renumber_citations(text: str, local: list[Citation], numbers: dict[str, int]
             cites[key] = prev.model_copy(update={"quote": f"{prev.quote} {c.quote}".strip()})
         return f"[{numbers[key]}]"
 
-    return _ONE_MARK.sub(sub, text)
+    return MARK.sub(sub, text)
 
 
 def strip_markers(text: str) -> str:
     """The sentence without ``[n]`` markers, spaces before punctuation tidied."""
-    out = " ".join(MARK.sub(" ", text).split())
-    return re.sub(r"\s+([.!?,;:])", r"\1", out)
+    return tidy_punctuation(" ".join(MARK.sub(" ", text).split()))
+
+
+def tidy_punctuation(text: str) -> str:
+    """No space before a full stop, comma, colon … (left behind where a marker was removed)."""
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
 
 
 def is_abstain(text: str) -> bool:
@@ -138,7 +149,21 @@ def is_abstain(text: str) -> bool:
 
 def is_connective(text: str) -> bool:
     """A sentence that states nothing checkable: few content words, no number, no proper name."""
-    return len(content_terms(text)) <= 2 and not _HAS_VALUE.search(text)
+    return len(content_terms(text)) <= 2 and not _has_value(text)
+
+
+def _has_value(text: str) -> bool:
+    """A number, or a name of two capitalised words ("Teuku Riefky"): something a claim could get wrong."""
+    if any(c.isdigit() for c in text):
+        return True
+    ws = text.split()
+    return any(a[:1].isupper() and a[1:2].islower() and b[:1].isupper() for a, b in zip(ws, ws[1:], strict=False))
+
+
+def states_conflict(text: str) -> bool:
+    """The sentence says sources disagree (:data:`~assistant.lexicon.CONFLICT_PHRASES`, or "sedangkan" setting
+    one source against another)."""
+    return mentions(text, (*CONFLICT_PHRASES, "sedangkan"))
 
 
 @dataclass
@@ -204,11 +229,11 @@ class CheckedAnswer:
 def _grams(text: str, n: int = 4) -> set[tuple[str, ...]]:
     """Word 4-grams (case- and accent-folded): a copied sentence shares most of them, an answer that only names
     the same subject ("Jejaring Kota Kreatif UNESCO") shares a few."""
-    words = re.findall(r"\w+", fold(text))
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+    ws = words(text)
+    return {tuple(ws[i:i + n]) for i in range(len(ws) - n + 1)}
 
 
-_COMPLETE = re.compile(r"[.!?;:…)\"”’]\s*$")
+_COMPLETE_ENDS = tuple(".!?;:…)\"”’")
 _AFTER_MARK = re.compile(r"\]\s+(?=[A-Z\"“(])")
 
 
@@ -285,7 +310,7 @@ class CitationChecker:
         self._raw = normalize_markers(self._src)
         units = _units(self._raw)
         final = len(units) - 1
-        if units and (_ONLY_MARKUP.match(self._raw[units[-1][0]:units[-1][1]])
+        if units and (set(self._raw[units[-1][0]:units[-1][1]]) <= _MARKUP_CHARS
                       or _MAYBE_MARK.match(self._raw[units[-1][0]:units[-1][1]])):
             final -= 1  # "[1" or "[Sumber" may still become the previous sentence's marker
         return self._process(units, max(final, self._done))
@@ -353,7 +378,7 @@ class CitationChecker:
             if valid:
                 return self._keep(unit, plain, valid, rewrite=valid != cites), True
             return plain, False
-        if not cites and last and not _COMPLETE.search(unit):
+        if not cites and last and not unit.rstrip().endswith(_COMPLETE_ENDS):
             return self._drop(plain, "partial", cites)  # never given a citation of its own: it may be half a claim
         if not cites:
             # Small models often leave list items or a second sentence without a marker (seen with Qwen2.5-Coder
@@ -367,7 +392,7 @@ class CitationChecker:
         if valid and self._supported(plain, valid):
             needed = self._needed(plain, valid)
             return self._keep(unit, plain, needed, rewrite=needed != cites), True
-        if len(valid) >= 2 and _CONFLICT.search(plain) and self._values_present(plain, valid):
+        if len(valid) >= 2 and states_conflict(plain) and self._values_present(plain, valid):
             return self._keep(unit, plain, valid, rewrite=valid != cites), True
         if self.repair:
             best = self._best_passage(plain)
@@ -430,7 +455,7 @@ class CitationChecker:
         new = {o: i + 1 for i, o in enumerate(self._order)}
         if not rewrite:
             def renum(m: re.Match[str]) -> str:
-                return "[" + ", ".join(str(new[int(x)]) for x in re.split(r"\s*[,;]\s*", m.group(1))) + "]"
+                return "[" + ", ".join(str(new[int(x)]) for x in _split_numbers(m.group(1))) + "]"
             return MARK.sub(renum, unit.strip())
         marker = "[" + ", ".join(str(new[n]) for n in nums) + "]"
         # The slot for the marker is a private-use character, removed from the model's text first, so nothing
@@ -443,7 +468,7 @@ class CitationChecker:
         else:
             last = matches[-1]
             body = MARK.sub("", unit[:last.start()]) + slot + MARK.sub("", unit[last.end():])
-        body = re.sub(r"\s+([.!?,;:])", r"\1", " ".join(body.split()))
+        body = tidy_punctuation(" ".join(body.split()))
         if body.endswith(slot) and not body[:-1].endswith(" "):
             body = body[:-1] + " " + slot
         return body.replace(slot, marker).strip()

@@ -41,9 +41,10 @@ from typing import Any, Literal
 from assistant.answer.base import ABSTAIN_TEXT, Answerer, Draft
 from assistant.answer.citations import CitationChecker, Scorer, default_scorer
 from assistant.answer.extractive import ExtractiveAnswerer, unanswerable_names
-from assistant.answer.guard import strip_instructions
+from assistant.guard import strip_instructions
+from assistant.lexicon import CONFLICT_PHRASES
 from assistant.models import Citation, ScoredChunk
-from assistant.text import sentences
+from assistant.text import mentions, sentences
 
 SYSTEM_PROMPT = (
     "Anda adalah Asisten Kota Kreatif, asisten yang menjawab pertanyaan berbahasa Indonesia tentang Jejaring "
@@ -64,7 +65,6 @@ SYSTEM_PROMPT = (
 )
 HUMAN_TEMPLATE = "Dokumen:\n{context}\n\n<pertanyaan>\n{question}\n</pertanyaan>"
 _TAG = re.compile(r"<\s*/?\s*(dokumen|pertanyaan|sistem|system)", re.I)
-_CONFLICT = re.compile(r"berbeda|bertentangan|tidak sama|tidak konsisten|selisih|versi lain", re.I)
 
 
 def _escape(text: str) -> str:
@@ -284,7 +284,7 @@ class LLMAnswerer(Answerer):
             return self._fallback(question, hits, idf, terms, "llm_ungrounded", raw, checker)
         else:
             flags = ["llm", *res.flags]
-        conflict = any(_CONFLICT.search(s) for s, _ in res.claims)
+        conflict = any(mentions(s, CONFLICT_PHRASES) for s, _ in res.claims)
         if conflict:
             flags.append("conflict")
         return LLMDraft(res.text, abstained=False, citations=self._citations(prep, res.order, res.claims),

@@ -23,7 +23,7 @@ ConversationId = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"question": "Kapan Jejaring Kota Kreatif UNESCO dibentuk?"},
-        {"question": "Kalau Bandung bidangnya apa?", "conversation_id": "3f2a9c0d5b7e4f1a9c2d8e6b0a4c7f11"},
+        {"question": "Kalau Pekalongan?", "conversation_id": "3f2a9c0d5b7e4f1a9c2d8e6b0a4c7f11"},
         {"question": "Apa saja syarat mendaftar UCCN?", "filters": {"topic": "pendaftaran"}, "stream": True},
     ]})
 
