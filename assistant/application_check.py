@@ -31,7 +31,7 @@ from assistant.models import Citation
 from assistant.text import split_sentences
 
 if TYPE_CHECKING:
-    from assistant.assistant import Assistant
+    from assistant.sources import Sources
 
 Status = Literal["present", "unclear", "missing"]
 SYMBOL = {"present": "✅", "unclear": "⚠️", "missing": "❌"}
@@ -221,7 +221,7 @@ _citation_cache: dict[tuple[str, str], Citation | None] = {}
 _cache_lock = threading.Lock()
 
 
-def requirement_citation(assistant: Assistant, req: Requirement) -> Citation | None:
+def requirement_citation(assistant: Sources, req: Requirement) -> Citation | None:
     """The corpus sentence stating ``req``, found by retrieval (cached per index generation)."""
     gen = assistant.generation()
     key = (gen.name, req.id)
@@ -421,7 +421,7 @@ def check_text(text: str, citations: Callable[[Requirement], Citation | None] | 
     return CheckResult(items=items, language=lang, fields=declared_fields(text)[0], summary=summary)
 
 
-def check_application(assistant: Assistant, text: str | bytes, filename: str | None = None) -> CheckResult:
+def check_application(assistant: Sources, text: str | bytes, filename: str | None = None) -> CheckResult:
     """Check a draft application (text, or the bytes of a txt/md/docx/pdf file named ``filename``) against the
     requirements, each with the corpus citation retrieved from ``assistant``'s index.
 

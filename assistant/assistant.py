@@ -7,11 +7,9 @@ load models or indexes themselves. ``ask`` = validate → rewrite follow-up → 
 from __future__ import annotations
 
 import functools
-import re
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +19,7 @@ from assistant.answer import Answerer, Draft
 from assistant.chunking import Chunker
 from assistant.compound import merge_drafts, repeats, split_asks
 from assistant.config import Settings, get_settings
-from assistant.conversation import ConversationStore, RuleRewriter, Turn
+from assistant.conversation import ConversationStore, RuleRewriter, Turn, known_entities
 from assistant.embeddings import CachedEmbeddings, build_embedder
 from assistant.feedback import FeedbackStore, Rating
 from assistant.generators import build_answerer, build_condenser, build_reader
@@ -97,7 +95,7 @@ class Assistant:
                 if self._gen is None or stamp != self._gen_stamp:
                     self._gen = self.generations.load()
                     self._gen_stamp = stamp
-                    self._rewriter = RuleRewriter(_known_entities(self._gen), self._gen.bm25.stems.keys())
+                    self._rewriter = RuleRewriter(known_entities(self._gen.chunks), self._gen.bm25.stems.keys())
         return self._gen
 
     def status(self) -> dict[str, Any]:
@@ -293,6 +291,23 @@ class Assistant:
         return self.feedback.add(answer_id, rating, question=found["question"], answer=found["answer"],
                                  citations=found["citations"], comment=comment, channel=channel)
 
+    # -- conversations, feedback, store health: what the adapters may use ---------------------------------
+    def history(self, conversation_id: str) -> list[Turn]:
+        """The turns of a conversation, oldest first (empty when unknown or expired)."""
+        return self.conversations.history(conversation_id)
+
+    def forget(self, conversation_id: str) -> bool:
+        """Delete a conversation; False when there was none."""
+        return self.conversations.delete(conversation_id)
+
+    def export_feedback(self, rating: Rating | None = None) -> list[dict[str, Any]]:
+        """Every feedback record (optionally of one rating), oldest first."""
+        return list(self.feedback.iter_all(rating))
+
+    def store_alive(self) -> bool:
+        """Whether the vector store answers (a `chroma run` server may be down)."""
+        return self.vectors.heartbeat()
+
     # -- staff tools -------------------------------------------------------------------------------------
     def draft(self, message: str) -> DraftReply:
         """A formal Indonesian reply letter to a focal point's message (answers per question, letter-wide
@@ -306,7 +321,7 @@ class Assistant:
             raise InvalidQuestion(
                 f"Pesan terlalu panjang ({len(text)} karakter; maksimum {self.settings.draft_max_chars}).")
         self.generation()
-        return draft_reply(self, text)
+        return draft_reply(self, self.answerer, text)
 
     def check_application(self, text: str | bytes, filename: str | None = None) -> CheckResult:
         """Readiness checklist of a draft UCCN application (text, or bytes of a txt/md/docx/pdf file);
@@ -351,13 +366,3 @@ def _hit(h: ScoredChunk) -> SearchHit:
     return SearchHit(chunk_id=c.chunk_id, doc_id=c.doc_id, title=c.title, section=c.section, url=c.url, date=c.date,
                      topic=c.topic, score=round(h.score, 5), dense_score=None if h.dense is None else round(h.dense, 5),
                      bm25_score=None if h.bm25 is None else round(h.bm25, 4), text=c.text)
-
-
-def _known_entities(gen: Generation) -> set[str]:
-    """Names the corpus writes capitalised mid-sentence (cities, programmes): lets the rewriter spot them in
-    lower-case user text such as "kalau bandung?"."""
-    counts: Counter[str] = Counter()
-    for c in gen.chunks[:20000]:
-        for m in re.finditer(r"(?<=[a-z,] )([A-Z][a-z]{3,})", c.text):
-            counts[m.group(1)] += 1
-    return {w for w, n in counts.items() if n >= 2}

@@ -76,10 +76,18 @@ class Settings(BaseSettings):
     # --- answering ------------------------------------------------------------------------------------
     answer_max_sentences: int = 3
     answer_context_chunks: int = 4
+    # A further sentence joins the best one when its selector score is within this distance of the best's
+    # (chosen on the valid splits, 1.0 / 2.0 / 3.0: TyDi valid answer recall 0.741 / 0.801 / 0.818, project valid
+    # key facts 0.63-0.69 / 0.73-0.76 / 0.74-0.80; never more than answer_max_sentences: docs/evaluation.md).
+    answer_score_margin: float = 3.0
     # The reader's probability that its best sentences answer (assistant/reading/abstainer.py) below which the
     # assistant abstains; None = the threshold calibrated with the model (false abstention <= 5 % on the valid
     # splits of TyDi QA-id and FacQA-id, see assistant/reading/model/manifest.json).
     abstain_threshold: float | None = None
+    # Which of the reader's calibrated thresholds applies when none is given: each was chosen on its own valid
+    # questions for a false-abstention rate ≤ 0.05 ("project": this corpus's dev questions; "tydiqa-id" and
+    # "facqa-id": the external benchmarks, which `kota-kreatif eval answers` uses on their pools).
+    abstain_calibration: str = "project"
     max_question_chars: int = 2000
     # When the reader's sentence vectors are computed: "ingest" embeds every chunk's sentences into the cache as
     # the chunk is indexed (answers then only look them up); "query" embeds a question's candidate sentences when

@@ -19,17 +19,23 @@ rewriter as its fallback. Both are measured by ``evals/eval_followups.py``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
 import time
 import uuid
-from collections.abc import Collection
+from collections import Counter
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.sqlite import open_shared
 from assistant.text import content_terms, fold, is_indonesian_word, stop_words
+
+if TYPE_CHECKING:
+    from assistant.models import Chunk
 
 _FOLLOWUP_START = re.compile(
     r"^\s*(?:(?:kalau|kalo|klo|bagaimana dengan|gimana dengan|gmn dengan|bagaimana kalau|gimana kalau|lalu|terus|"
@@ -139,6 +145,19 @@ class _Frame:
     anchors: list[str]  # UCCN, UNESCO, Indonesia
     years: list[str]
     rest: list[str]  # the remaining words: the focus/attribute
+
+
+def known_entities(chunks: Iterable[Chunk]) -> set[str]:
+    """Names the corpus writes capitalised mid-sentence (cities, programmes): lets the rewriter spot them in
+    lower-case user text such as "kalau bandung?"."""
+    counts: Counter[str] = Counter()
+    for c in itertools.islice(chunks, 20000):
+        for m in _CAPITALISED.finditer(c.text):
+            counts[m.group(1)] += 1
+    return {w for w, n in counts.items() if n >= 2}
+
+
+_CAPITALISED = re.compile(r"(?<=[a-z,] )([A-Z][a-z]{3,})")
 
 
 class RuleRewriter:

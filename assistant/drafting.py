@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from assistant.answer import ExtractiveAnswerer
 from assistant.answer.citations import renumber_citations
-from assistant.conversation import RuleRewriter, Turn, drop_set_aside
+from assistant.conversation import RuleRewriter, Turn, drop_set_aside, known_entities
 from assistant.models import Citation
 from assistant.text import content_terms, fold, split_sentences, stop_words, tokenize
 
 if TYPE_CHECKING:
-    from assistant.assistant import Assistant
+    from assistant.answer import Answerer
+    from assistant.sources import Sources
 
 SIGNATURE = "Tim Asisten Kota Kreatif"
 _GREETING = re.compile(
@@ -236,7 +236,7 @@ def _own_words(question: str) -> list[str]:
     return [w for w in re.findall(r"[\w-]+", fold(question)) if w not in _FUNCTION_WORDS and w not in stop_words()]
 
 
-def _standalone(assistant: Assistant, question: str, previous: Turn | None, context: str,
+def _standalone(assistant: Sources, question: str, previous: Turn | None, context: str,
                 place: str | None) -> str:
     """A question the index can answer on its own.
 
@@ -264,13 +264,11 @@ def _standalone(assistant: Assistant, question: str, previous: Turn | None, cont
     return _drop_unknown_words(assistant, q[:1].upper() + q[1:], question)
 
 
-def _known(assistant: Assistant) -> set[str]:
-    from assistant.assistant import _known_entities
-
-    return _known_entities(assistant.generation())
+def _known(sources: Sources) -> set[str]:
+    return known_entities(sources.generation().chunks)
 
 
-def _drop_unknown_words(assistant: Assistant, standalone: str, original: str) -> str:
+def _drop_unknown_words(assistant: Sources, standalone: str, original: str) -> str:
     """Words the rewrite borrowed from the letter that the index never uses (the sender's own city, say) would
     make the answerer abstain; the question's own words are kept whatever they are."""
     df = getattr(assistant.generation().bm25, "df", None) or {}
@@ -294,7 +292,7 @@ def _context_sentence(message: str) -> str:
     return ""
 
 
-def _place(sender: str | None, assistant: Assistant) -> str | None:
+def _place(sender: str | None, assistant: Sources) -> str | None:
     """The sender's city or regency when the index knows it ("focal point Ambon" → "Ambon")."""
     if not sender:
         return None
@@ -307,12 +305,11 @@ def _place(sender: str | None, assistant: Assistant) -> str | None:
     return m.group(1) if terms and all(t in df for t in terms) else None
 
 
-def draft_reply(assistant: Assistant, message: str, *, signature: str = SIGNATURE,
+def draft_reply(assistant: Sources, answerer: Answerer, message: str, *, signature: str = SIGNATURE,
                 max_questions: int = 8) -> DraftReply:
-    """Answer every question of ``message`` from the index and compose a formal reply letter."""
+    """Answer every question of ``message`` from the index with the configured ``answerer`` and compose a formal
+    reply letter."""
     t0 = time.perf_counter()
-    s = assistant.settings
-    answerer = ExtractiveAnswerer(assistant.reader, s.answer_max_sentences)
     bm25 = assistant.generation().bm25
     questions = split_questions(message)[:max_questions] or [" ".join(message.split())[:300]]
     context = _context_sentence(message)
@@ -380,7 +377,7 @@ _KNIU_QUERY = "KNIU jembatan antara program UNESCO dan Pemerintah"
 _KNIU_SENTENCE = re.compile(r"jembatan antara program UNESCO", re.I)
 
 
-def _find_sentence(assistant: Assistant, query: str, pattern: re.Pattern[str]) -> Citation | None:
+def _find_sentence(assistant: Sources, query: str, pattern: re.Pattern[str]) -> Citation | None:
     """A corpus sentence matching ``pattern`` among the chunks retrieved for ``query`` (a real citation)."""
     for h in assistant.retrieve(query, k=8):
         for a, b in split_sentences(h.chunk.text):
@@ -401,7 +398,7 @@ def _cite(c: Citation | None, numbers: dict[str, int], cites: dict[str, Citation
     return f" [{numbers[c.chunk_id]}]"
 
 
-def _referral(assistant: Assistant, unknown: list[QuestionReply], numbers: dict[str, int],
+def _referral(assistant: Sources, unknown: list[QuestionReply], numbers: dict[str, int],
               cites: dict[str, Citation]) -> str:
     """The paragraph on what is not known and whom to ask (names only bodies the corpus names)."""
     if not unknown:

@@ -86,13 +86,15 @@ def build_chat_model(settings: Settings) -> BaseChatModel | None:
 def build_reader(settings: Settings, embedder: Embedder | None = None) -> Reader:
     """The reader every answerer shares (the trained selector and abstainer; the threshold from the settings when
     given, else the one calibrated with the model)."""
-    return Reader(embedder, context_chunks=settings.answer_context_chunks, threshold=settings.abstain_threshold)
+    return Reader(embedder, context_chunks=settings.answer_context_chunks, threshold=settings.abstain_threshold,
+                  calibration=settings.abstain_calibration)
 
 
 def build_answerer(settings: Settings, chat_model: BaseChatModel | None = None,
                    support_scorer: Any = None, reader: Reader | None = None) -> Answerer:
     """The answerer the settings select: extractive, or an LLM answerer with the extractive one as fallback."""
-    extractive = ExtractiveAnswerer(reader or build_reader(settings), settings.answer_max_sentences)
+    extractive = ExtractiveAnswerer(reader or build_reader(settings), settings.answer_max_sentences,
+                                    settings.answer_score_margin)
     model = chat_model if chat_model is not None else build_chat_model(settings)
     if model is None:
         return extractive

@@ -121,17 +121,29 @@ class Filters(BaseModel):
         return True
 
 
-class Citation(BaseModel):
-    """A numbered source of an answer; ``quote`` is the exact sentence(s) used from the chunk."""
+class Source(BaseModel):
+    """Where a chunk comes from: the document, its section, its public address and date. Citations of an answer
+    and the sources a stream announces before the answer (``SourceRef`` in the API) are both this."""
 
-    n: int
     doc_id: str
     title: str
     section: str = ""
     url: str = ""
     date: str = ""
-    quote: str = ""
     chunk_id: str = ""
+
+    @classmethod
+    def of(cls, chunk: Chunk, **extra: Any) -> Source:
+        """The source of ``chunk`` (plus the subclass's own fields)."""
+        return cls(doc_id=chunk.doc_id, title=chunk.title, section=chunk.section, url=chunk.url, date=chunk.date,
+                   chunk_id=chunk.chunk_id, **extra)
+
+
+class Citation(Source):
+    """A numbered source of an answer; ``quote`` is the exact sentence(s) used from the chunk."""
+
+    n: int
+    quote: str = ""
 
 
 class Answer(BaseModel):

@@ -142,12 +142,16 @@ def _round(v: float | None) -> float | None:
     return None if v is None else round(v, 4)
 
 
-def bench_settings(index_dir: Path, embedding_cache: Path | None, **extra: Any) -> Settings:
+def bench_settings(index_dir: Path, embedding_cache: Path | None, bench: str | None = None,
+                   **extra: Any) -> Settings:
     """The product's default settings on a benchmark's scratch index: one chunk per passage (the pool is indexed
-    as passages, as ``kota-kreatif eval retrieval`` does, so cached passage vectors are reused)."""
+    as passages, as ``kota-kreatif eval retrieval`` does, so cached passage vectors are reused), and the
+    abstention threshold calibrated on the benchmark's own valid questions (``abstain_calibration``)."""
     from assistant.config import Settings
 
     kw: dict[str, Any] = {"index_dir": index_dir, "chunk_size": 100_000, "chunk_overlap": 0, **extra}
+    if bench:
+        kw.setdefault("abstain_calibration", bench)
     if embedding_cache is not None:
         kw["embedding_cache"] = embedding_cache
     return Settings(**kw)
@@ -190,13 +194,16 @@ def run_answer_bench(bench_dir: Path, *, settings: Settings, split: str | None =
             records.append(score_item(item, answer, context_docs))
             if progress:
                 progress("questions", i, len(items))
+        threshold = a.reader.threshold
     finally:
         a.close()
     return {
         "meta": {"kind": "answers", "bench": bench_dir.name, "split": split, "limit": limit, "n": len(records),
                  "distractors": distractors,
                  "index": build, "embedding_model": settings.embedder, "retrieval_mode": settings.retrieval_mode,
-                 "answerer": settings.llm_backend, "started_at": dt.datetime.now().isoformat(timespec="seconds"),
+                 "answerer": settings.llm_backend, "abstain_threshold": round(threshold, 4),
+                 "abstain_calibration": settings.abstain_calibration,
+                 "started_at": dt.datetime.now().isoformat(timespec="seconds"),
                  "seconds": round(time.perf_counter() - t0, 1)},
         "summary": summarize(records),
         "items": records,

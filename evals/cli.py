@@ -65,8 +65,8 @@ def _ingest_progress(prog):
 def _summary_table(summary: dict[str, Any], title: str, baseline: Optional[dict[str, Any]] = None):
     from rich.table import Table
 
+    from evals.metrics import HEADLINE, LOWER_IS_BETTER
     from evals.report import fmt
-    from evals.runner import HEADLINE, LOWER_IS_BETTER
 
     t = Table(title=title)
     t.add_column("metrik")
@@ -180,8 +180,9 @@ def compare(configs: str = typer.Option("dense,bm25,hybrid", "--configs", help="
 
     from rich.table import Table
 
+    from evals.metrics import HEADLINE
     from evals.report import fmt, write_compare_report
-    from evals.runner import HEADLINE, config_slug, parse_configs, write_results
+    from evals.runner import config_slug, parse_configs, write_results
 
     console, err = _consoles()
     cfgs = parse_configs(configs)
@@ -290,7 +291,7 @@ def answers(bench: str = typer.Option("tydiqa-id", "--bench", help="tydiqa-id | 
         raise typer.BadParameter(f"no passages.jsonl in {bench_dir}")
     if index_dir is None:
         index_dir = REPO / "bench-out" / "retrieval-index" / f"{bench_dir.name}-passages"
-    settings = bench_settings(index_dir, embedding_cache)
+    settings = bench_settings(index_dir, embedding_cache, bench=bench_dir.name)
     out = out or RUNS / f"{time.strftime('%Y%m%d-%H%M%S')}-answers-{bench_dir.name}-{split}"
     t0 = time.perf_counter()
     with _progress(err) as prog:

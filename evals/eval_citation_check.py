@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path)
     ap.add_argument("-v", "--verbose", action="store_true", help="print missed corruptions")
     args = ap.parse_args(argv)
-    from evals.support import SupportScorer
+    from assistant.support import SupportScorer
 
     items = [json.loads(line) for line in args.dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
     items = [it for it in items if it.get("answerable")][: args.limit]

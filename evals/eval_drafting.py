@@ -29,14 +29,14 @@ FORM = {"salutation": re.compile(r"^Yth\. ", re.M), "opening": re.compile(r"^Den
 
 def run(assistant, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     from assistant.drafting import draft_reply
+    from assistant.support import SupportScorer
     from evals.metrics import citation_scores, key_fact_scores
-    from evals.support import SupportScorer
 
     scorer = SupportScorer()
     gen = assistant.generation()
     rows = []
     for it in items:
-        reply = draft_reply(assistant, it["message"])
+        reply = draft_reply(assistant, assistant.answerer, it["message"])
         kf = key_fact_scores(it["key_facts"], reply.draft)
         passages = {}
         for c in reply.citations:

@@ -26,14 +26,14 @@ DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "datasets" / "gold.jsonl"
 BUILTIN = [
     "Kapan Jejaring Kota Kreatif UNESCO dibentuk?", "Apa tujuan utama UCCN?",
     "Kota mana saja di Indonesia yang menjadi anggota UCCN?", "Bandung menjadi Kota Kreatif UNESCO bidang apa?",
-    "Apa saja bidang kreatif dalam UCCN?", "Siapa yang boleh mendaftar ke UCCN?",
+    "UCCN mengenal bidang kreatif apa saja?", "Siapa yang boleh mendaftar ke UCCN?",
     "Dokumen apa yang wajib dilampirkan saat mendaftar UCCN?", "Dalam bahasa apa formulir aplikasi UCCN diisi?",
     "Apa kewajiban kota anggota UCCN?", "Kapan konferensi tahunan UCCN diadakan?",
-    "Apa itu Kementerian Ekonomi Kreatif?", "Berapa subsektor ekonomi kreatif di Indonesia?",
-    "Apa dasar hukum ekonomi kreatif di Indonesia?", "Apa itu Asta Cita?",
+    "Apa itu Kementerian Ekonomi Kreatif?", "Jumlah subsektor ekraf sekarang ada berapa?",
+    "Apa dasar hukum ekonomi kreatif di Indonesia?", "Asta Cita memuat berapa misi?",
     "Apa peran Kemenekraf dalam pencalonan Kota Kreatif UNESCO?", "Apa itu ICCN?",
     "Kota mana yang pertama menjadi Kota Kreatif bidang Arsitektur?", "Apa itu focal point UCCN?",
-    "Bagaimana seleksi nasional calon Kota Kreatif di Indonesia?", "Apa itu Creative Cities Connect 2025?",
+    "Bagaimana seleksi nasional calon Kota Kreatif di Indonesia?", "Kapan Creative Cities Connect 2025 dibuka?",
 ]
 MAX_N = 5000
 MAX_CONCURRENCY = 64

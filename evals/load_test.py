@@ -47,8 +47,8 @@ MAX_REQUESTS, MAX_CLIENTS, MAX_ROUNDS = 5000, 64, 5
 MIX = (("ask", 0.4), ("search", 0.4), ("stream", 0.2))
 FALLBACK_QUESTIONS = [
     "Kapan Jejaring Kota Kreatif UNESCO dibentuk?", "Bandung menjadi Kota Kreatif UNESCO bidang apa?",
-    "Dokumen apa yang wajib dilampirkan saat mendaftar UCCN?", "Apa itu Asta Cita?",
-    "Berapa subsektor ekonomi kreatif di Indonesia?", "Bagaimana cara memasak rendang?",
+    "Dokumen apa yang wajib dilampirkan saat mendaftar UCCN?", "Asta Cita memuat berapa misi?",
+    "Jumlah subsektor ekraf sekarang ada berapa?", "Bagaimana cara memasak rendang?",
 ]
 # A round whose server RSS grew by more than this over the first measured round, with growth in every round,
 # counts as a leak. Allocator noise and late-filled bounded caches stay well below it.

@@ -24,6 +24,15 @@ from typing import Any
 
 from assistant.text import fold, split_sentences, words
 
+# The metrics reports lead with, in this order.
+HEADLINE = ["recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10", "key_fact_coverage",
+            "key_fact_all", "key_fact_lead", "token_f1", "rouge_l", "citation_precision", "citation_recall",
+            "abstain_accuracy", "correct_abstain_rate", "false_abstain_rate", "latency_ms_p50", "latency_ms_p95"]
+# Metrics where lower is better (deltas are coloured the other way in reports).
+LOWER_IS_BETTER = {"false_abstain_rate", "latency_ms_p50", "latency_ms_p95", "retrieve_ms_p50", "retrieve_ms_p95",
+                   "answer_ms_p50", "answer_ms_p95"}
+
+
 # --------------------------------------------------------------------------- retrieval
 Ranked = Sequence[tuple[str, str]]  # (doc_id, section) per retrieved chunk, best first
 GoldDocs = Sequence[Mapping[str, Any]]

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.runner import HEADLINE, LOWER_IS_BETTER
+from evals.metrics import HEADLINE, LOWER_IS_BETTER
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:1200px;color:#222;

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.support import SupportScorer
 from evals import metrics as M
 from evals.datasets import Conversation, Dataset, DraftingItem, GoldItem, load_dataset
-from evals.support import SupportScorer
 
 if TYPE_CHECKING:
     from assistant.assistant import Assistant
@@ -43,12 +43,6 @@ _KEY_ALIASES = {"f": "fusion", "w": "bm25_weight", "k": "top_k", "t": "abstain_t
 MODES = ("hybrid", "dense", "bm25")
 RETRIEVAL_DEPTH = 10
 # Metrics reported in the summary table, in order (also the report's headline rows).
-HEADLINE = ["recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10", "key_fact_coverage",
-            "key_fact_all", "key_fact_lead", "token_f1", "rouge_l", "citation_precision", "citation_recall",
-            "abstain_accuracy", "correct_abstain_rate", "false_abstain_rate", "latency_ms_p50", "latency_ms_p95"]
-# Metrics where lower is better (deltas are coloured the other way in reports).
-LOWER_IS_BETTER = {"false_abstain_rate", "latency_ms_p50", "latency_ms_p95", "retrieve_ms_p50", "retrieve_ms_p95",
-                   "answer_ms_p50", "answer_ms_p95"}
 _UNKNOWN_MARKERS = re.compile(
     r"tidak (?:ada|memuat|menemukan|tersedia)|belum (?:ada|diketahui|diumumkan)|tidak diketahui|tidak dapat "
     r"(?:dipastikan|menjawab)|belum dapat dipastikan", re.I)
@@ -65,6 +59,8 @@ class RunConfig:
 
 def parse_config(spec: str) -> RunConfig:
     """``hybrid:w=0.2`` → RunConfig("hybrid:w=0.2", {"retrieval_mode": "hybrid", "bm25_weight": 0.2})."""
+    from pydantic import TypeAdapter
+
     from assistant.config import Settings
 
     parts = [p.strip() for p in spec.strip().split(":") if p.strip()]
@@ -77,15 +73,8 @@ def parse_config(spec: str) -> RunConfig:
         key = _KEY_ALIASES.get(key.strip(), key.strip())
         if not sep or key not in fields:
             raise ValueError(f"unknown option {p!r} in {spec!r} (use f=, w=, k=, t=, c=, s= or a Settings field)")
-        default = fields[key].default
-        value: Any = raw.strip()
-        if isinstance(default, bool):
-            value = value.lower() in ("1", "true", "yes")
-        elif isinstance(default, int):
-            value = int(value)
-        elif isinstance(default, float):
-            value = float(value)
-        overrides[key] = value
+        # The field's own type converts the text ("0.4" for a ``float | None`` field is 0.4, "true" a bool).
+        overrides[key] = TypeAdapter(fields[key].annotation).validate_python(raw.strip())
     return RunConfig(spec.strip(), overrides)
 
 

@@ -181,7 +181,8 @@ def test_question_limits(client):
 def test_follow_up_and_conversation_lifecycle(client):
     first = client.post("/v1/ask", json={"question": "Kota mana saja di Indonesia yang menjadi anggota UCCN?"}).json()
     cid = first["conversation_id"]
-    follow = client.post("/v1/ask", json={"question": "Kalau Bandung bidangnya apa?", "conversation_id": cid}).json()
+    follow = client.post("/v1/ask", json={"question": "Terus Bandung masuk bidang kreatif apa?",
+                                          "conversation_id": cid}).json()
     assert follow["conversation_id"] == cid
     assert follow["standalone_question"] != follow["question"]
     assert "Desain" in follow["answer"]

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from assistant.support import SupportScorer, names, numbers
 from evals import metrics as M
 from evals.datasets import DatasetError, load_dataset
-from evals.support import SupportScorer, calibrate, names, numbers
+from evals.support import calibrate
 
 REPO = Path(__file__).resolve().parent.parent
 DATASETS = REPO / "evals" / "datasets"
@@ -173,7 +174,7 @@ def test_calibration_reports_table_and_writes_threshold(tmp_path):
 
 
 def test_stored_support_threshold_is_calibrated():
-    data = json.loads((REPO / "evals" / "thresholds.json").read_text())
+    data = json.loads((REPO / "assistant" / "support.json").read_text())
     assert 0 < data["support"]["threshold"] < 1 and data["support"]["accuracy"] >= 0.8
 
 

@@ -19,6 +19,23 @@ from assistant.models import Chunk, ScoredChunk
 from evals.datasets import Dataset, GoldItem, sample_dataset
 from evals.llm_eval import LLMTap, ReplayChatModel, summarize_llm
 
+_READER: list = []
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _real_reader(embedder):
+    """The extractive fallback reads with the real embedding model, as it does in the assistant: without sentence
+    vectors the trained reader sees none of the cosines it was trained on and abstains."""
+    from assistant.reading.reader import Reader
+
+    _READER[:] = [Reader(embedder)]
+    yield
+    _READER.clear()
+
+
+def extractive() -> ExtractiveAnswerer:
+    return ExtractiveAnswerer(_READER[0])
+
 
 def _gold(n: int, unanswerable_every: int = 4) -> Dataset:
     items = [GoldItem(f"x{i:03d}", f"Pertanyaan contoh {i}?", "", [], [], "contoh", i % unanswerable_every != 0)
@@ -45,7 +62,7 @@ OUT = "Kota Lembah Hijau adalah anggota jejaring kota kreatif di bidang Kerajina
 
 
 def _assistant(model) -> SimpleNamespace:
-    return SimpleNamespace(answerer=LLMAnswerer(model, fallback=ExtractiveAnswerer(), timeout=10), _condenser=None)
+    return SimpleNamespace(answerer=LLMAnswerer(model, fallback=extractive(), timeout=10), _condenser=None)
 
 
 def test_tap_records_the_raw_output_and_the_check(tmp_path):

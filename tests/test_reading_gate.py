@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from evals.answer_bench import benchmarks_root
+
 REPO = Path(__file__).resolve().parent.parent
 THRESHOLDS = REPO / "evals" / "thresholds.json"
-BENCH = Path("/work/shared/benchmarks/tydiqa-id")
+BENCH = benchmarks_root() / "tydiqa-id"
 GATED_UP = ("answer_recall", "answer_first_sentence", "unanswerable_abstained")
 GATED_DOWN = ("false_abstention",)
 
@@ -27,7 +29,7 @@ def reading_run(tmp_path_factory):
     from tests.conftest import CACHE
 
     gate = json.loads(THRESHOLDS.read_text(encoding="utf-8"))["reading_gate"]
-    settings = bench_settings(tmp_path_factory.mktemp("reading-gate") / "index", CACHE)
+    settings = bench_settings(tmp_path_factory.mktemp("reading-gate") / "index", CACHE, bench=BENCH.name)
     return run_answer_bench(BENCH, settings=settings, split="valid", limit=gate["_sample"]["questions"],
                             distractors=gate["_sample"]["distractors"])
 

@@ -102,7 +102,7 @@ def test_chat_streams_answer_with_sources_and_feedback(live, browser):
     page.fill("#question", "Kota mana saja di Indonesia yang menjadi anggota UCCN?")
     page.click("#send")
     page.locator(".msg.bot >> nth=1").locator(".actions:not([hidden])").wait_for()
-    page.fill("#question", "Kalau Bandung bidangnya apa?")
+    page.fill("#question", "Terus Bandung masuk bidang kreatif apa?")
     page.click("#send")
     third = page.locator(".msg.bot").nth(2)
     third.locator(".actions:not([hidden])").wait_for()

@@ -4,7 +4,7 @@ Why: an LLM writes fluent text with ``[n]`` markers, but nothing forces a marker
 nor the chunk to say what the sentence says. This module makes every kept sentence earn its citation:
 
 * a marker whose number is not a retrieved chunk (``[7]`` with four chunks) is dropped;
-* a sentence is kept only when its cited chunks *support* it (``evals.support.SupportScorer``: content-word
+* a sentence is kept only when its cited chunks *support* it (``assistant.support.SupportScorer``: content-word
   overlap, and every number, month and name of the sentence present in the chunk). Otherwise, when another
   retrieved chunk does support it, the citation is re-pointed there (``repaired``); else the sentence is
   removed (or, in ``mark`` mode, kept without markers and labelled as unverified);
@@ -40,7 +40,7 @@ Reason = Literal["uncited", "unsupported", "out_of_range", "partial", "prompt_le
 
 
 class Scorer(Protocol):
-    """What the checker needs from a support scorer (``evals.support.SupportScorer`` fits)."""
+    """What the checker needs from a support scorer (``assistant.support.SupportScorer`` fits)."""
 
     def supports(self, sentence: str, passage: str) -> bool: ...
 
@@ -49,7 +49,7 @@ class Scorer(Protocol):
 
 def default_scorer(embedder: Any = None, threshold: float | None = None) -> Scorer:
     """The project's calibrated support scorer; imported lazily (it lives with the evals)."""
-    from evals.support import SupportScorer
+    from assistant.support import SupportScorer
 
     return SupportScorer(embedder, threshold=threshold)
 

@@ -35,7 +35,8 @@ from assistant.text import fold, is_indonesian_word, mentions, split_sentences, 
 # answer to "sebutkan …"; beyond this a list is a document to read.
 LIST_ITEMS = 20
 # A further sentence joins the best one when its selector score is within this distance of the best's (LambdaMART
-# scores are log-odds-like; chosen on TyDi QA-id + FacQA-id valid for answer recall against answer length).
+# scores are log-odds-like). The answerer's margin comes from the settings (``answer_score_margin``, chosen on
+# valid); this one also bounds the sentences compared for a conflict between sources.
 SCORE_MARGIN = 1.0
 # Two quoted sentences sharing this share of their words say the same thing (overlapping chunks repeat text).
 NEAR_REPEAT = 0.6
@@ -122,9 +123,11 @@ class ExtractiveAnswerer(Answerer):
 
     name = "extractive"
 
-    def __init__(self, reader: Reader | None = None, max_sentences: int = 3) -> None:
+    def __init__(self, reader: Reader | None = None, max_sentences: int = 3, score_margin: float = 3.0
+                 ) -> None:
         self.reader = reader or Reader()
         self.max_sentences = max_sentences
+        self.score_margin = score_margin
 
     @property
     def abstain_threshold(self) -> float:
@@ -170,7 +173,7 @@ class ExtractiveAnswerer(Answerer):
         chosen = [best]
         seen = [set(tokenize(best.text, stemming=False))]
         for c, s in zip(cands[1:], scores[1:], strict=True):
-            if len(chosen) >= self.max_sentences or s < scores[0] - SCORE_MARGIN:
+            if len(chosen) >= self.max_sentences or s < scores[0] - self.score_margin:
                 break
             toks = set(tokenize(c.text, stemming=False))
             if says_unknown(c.sentence.embed_text) or any(

@@ -16,7 +16,7 @@ invent facts, cite the wrong chunk, or follow instructions hidden in a document.
 * weak retrieval evidence short-circuits to the extractive answerer's abstention: no LLM call is made to say
   "I don't know".
 
-Streaming (:meth:`LLMAnswerer.stream`, :meth:`LLMAnswerer.astream`) yields :class:`StreamEvent` objects:
+Streaming (:meth:`LLMAnswerer.stream`, and :meth:`LLMAnswerer.astream` over it) yields :class:`StreamEvent` objects:
 ``delta`` events carry *checked* text, released sentence by sentence as soon as a sentence (with its trailing
 ``[n]``) is complete and has passed the check; the ``final`` event carries the :class:`Draft`. The ``delta``
 texts concatenate exactly to ``final.draft.text``, which equals what :meth:`LLMAnswerer.answer` returns for the
@@ -361,52 +361,15 @@ class LLMAnswerer(Answerer):
 
     async def astream(self, question: str, hits: list[ScoredChunk], idf: Callable[[str], float] | None = None,
                       terms: set[str] | None = None, *, raw_tokens: bool = False) -> AsyncIterator[StreamEvent]:
-        """Asynchronous twin of :meth:`stream` (uses the model's native ``astream``)."""
-        prep = self._prepare(question, hits, idf, terms)
-        if isinstance(prep, Draft):
-            for ev in _settled(prep, ""):
-                yield ev
-            return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        checker = self._checker(prep)
-        raw, failure = "", None
-        # The model directly, not the chain, so that closing the stream stops it (see ModelStream).
-        it = self.chat_model.astream(self.prompt.invoke(prep.inputs)).__aiter__()
+        """The events of :meth:`stream` for async callers: one checked stream, run in a worker thread one event
+        at a time, so the two can never disagree; closing this generator closes it (and stops the model)."""
+        events = self.stream(question, hits, idf, terms, raw_tokens=raw_tokens)
+        end = object()
         try:
-            while True:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    failure = "llm_timeout"
-                    break
-                try:
-                    value = _text(await asyncio.wait_for(it.__anext__(), remaining))
-                except StopAsyncIteration:
-                    break
-                except TimeoutError:
-                    failure = "llm_timeout"
-                    break
-                except Exception:
-                    failure = "llm_error"
-                    break
-                raw += value
-                if raw_tokens:
-                    yield StreamEvent("token", value)
-                piece = checker.feed(value)
-                if piece:
-                    yield StreamEvent("delta", piece)
+            while (ev := await asyncio.to_thread(next, events, end)) is not end:
+                yield ev
         finally:
-            aclose = getattr(it, "aclose", None)
-            if aclose is not None:
-                with contextlib.suppress(Exception):  # closing an already-failed generator
-                    await aclose()
-        if failure is None:
-            piece = checker.close()
-            if piece:
-                yield StreamEvent("delta", piece)
-        draft = self._finish(question, hits, idf, terms, prep, checker, raw, failure)
-        for ev in _settled(draft, checker.text):
-            yield ev
+            await asyncio.to_thread(events.close)
 
     def close(self) -> None:
         """Nothing to release: model calls run in daemon threads that end with their stream."""

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from assistant.models import Citation, Filters, IngestReport
+from assistant.models import Citation, Filters, IngestReport, Source
 
 # The 1–2,000 character rule belongs to the core (``validate_question``, with its Indonesian message, after
 # collapsing whitespace); the schema states it for clients, while pydantic only caps absurd bodies at 20,000.
@@ -95,16 +95,10 @@ class DocumentChange(BaseModel):
     report: IngestReport
 
 
-class SourceRef(BaseModel):
+class SourceRef(Source):
     """A retrieved chunk as announced by the ``retrieval`` stream event (before the answer text)."""
 
     rank: int
-    chunk_id: str
-    doc_id: str
-    title: str
-    section: str = ""
-    url: str = ""
-    date: str = ""
 
 
 class ErrorDetail(BaseModel):

@@ -88,13 +88,14 @@ class Reader:
 
     def __init__(self, embedder: Embedder | None = None, selector: Selector | None = None,
                  abstainer: Abstainer | None = None, verifier: Verifier | None = None, context_chunks: int = 4,
-                 threshold: float | None = None) -> None:
+                 threshold: float | None = None, calibration: str | None = None) -> None:
         self.embedder = embedder
         self._selector = selector
         self._abstainer = abstainer
         self.verifier = verifier or Verifier()  # loads torch and its weights on first use
         self.context_chunks = context_chunks
         self._threshold = threshold
+        self.calibration = calibration
         self._lock = threading.Lock()
 
     # The trained models load on first use: building an Assistant (an ingest, ``--help``) never needs them.
@@ -116,8 +117,8 @@ class Reader:
 
     @property
     def threshold(self) -> float:
-        """The configured threshold, else the one calibrated with the abstainer."""
-        return self.abstainer.threshold if self._threshold is None else self._threshold
+        """The configured threshold, else the abstainer's for the configured kind of text."""
+        return self.abstainer.threshold_for(self.calibration) if self._threshold is None else self._threshold
 
     def prepare(self, question: str, hits: list[ScoredChunk], terms: set[str] | None = None,
                 idf: Callable[[str], float] | None = None) -> Prepared:
@@ -130,8 +131,10 @@ class Reader:
             return Reading(question, prep.asked, [], [], 0.0, self.threshold, prep.features)
         scores = self.selector.scores(prep.features)
         order = np.argsort(-scores, kind="stable")
-        top = order[:VERIFIED]
-        verified = self.verifier.logits(question, [prep.candidates[i].sentence.embed_text for i in top])
+        verified = np.zeros(0)
+        if self.abstainer.uses_verifier:
+            top = order[:VERIFIED]
+            verified = self.verifier.logits(question, [prep.candidates[i].sentence.embed_text for i in top])
         p = self.abstainer.probability(reading_features(prep.features, scores, prep.unseen, verified))
         return Reading(question, prep.asked, [prep.candidates[i] for i in order], [float(scores[i]) for i in order],
                        p, self.threshold, prep.features[order], verified)

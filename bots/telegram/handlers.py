@@ -221,14 +221,14 @@ class BotHandlers:
 
     async def sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         cid = conversation_id(update.effective_chat.id)
-        history = await asyncio.to_thread(self.assistant.conversations.history, cid)
+        history = await asyncio.to_thread(self.assistant.history, cid)
         if not history or not history[-1].citations:
             await self._send(update, format_text("Belum ada sumber untuk ditampilkan: ajukan pertanyaan dulu."))
             return
         await self._send(update, format_sources(history[-1].citations))
 
     async def reset(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await asyncio.to_thread(self.assistant.conversations.delete, conversation_id(update.effective_chat.id))
+        await asyncio.to_thread(self.assistant.forget, conversation_id(update.effective_chat.id))
         await self._send(update, format_text("Baik, percakapan sebelumnya sudah saya lupakan. Silakan bertanya lagi."))
 
     async def draft(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -22,7 +22,7 @@ from assistant.api.errors import STORE_RETRY_AFTER
 from assistant.api.metrics import ApiMetrics
 from assistant.api.schemas import GUARDED_ERRORS, JSON_BODY_ERRORS, AskRequest, SourceRef, error_responses
 from assistant.assistant import Assistant, InvalidQuestion
-from assistant.models import Answer
+from assistant.models import Answer, ScoredChunk
 from assistant.store import StoreUnavailable
 
 router = APIRouter(prefix="/v1", tags=["tanya-jawab"], dependencies=[Depends(require_reader)])
@@ -105,17 +105,8 @@ def answer_pieces(text: str, max_words: int = 8) -> list[str]:
     return pieces
 
 
-def _sources(assistant: Assistant, chunk_ids: list[str]) -> list[dict]:
-    gen = assistant.generation()
-    out = []
-    for rank, cid in enumerate(chunk_ids, 1):
-        i = gen.ids.get(cid)
-        if i is None:  # a newer generation was published meanwhile: the id is gone, skip it
-            continue
-        c = gen.chunks[i]
-        out.append(SourceRef(rank=rank, chunk_id=cid, doc_id=c.doc_id, title=c.title, section=c.section, url=c.url,
-                             date=c.date).model_dump())
-    return out
+def _sources(hits: list[ScoredChunk]) -> list[dict]:
+    return [SourceRef.of(h.chunk, rank=rank).model_dump() for rank, h in enumerate(hits, 1)]
 
 
 async def _stream(assistant: Assistant, metrics: ApiMetrics, body: AskRequest, request_id: str) -> AsyncIterator[str]:
@@ -125,7 +116,7 @@ async def _stream(assistant: Assistant, metrics: ApiMetrics, body: AskRequest, r
     try:
         async for item in iterate_in_threadpool(events):
             if item.type == "retrieval":
-                yield sse("retrieval", {"sources": _sources(assistant, [h.chunk.chunk_id for h in item.hits]),
+                yield sse("retrieval", {"sources": _sources(item.hits),
                                         "standalone_question": item.standalone})
             elif item.type == "delta":
                 for piece in answer_pieces(item.text):

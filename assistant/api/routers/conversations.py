@@ -20,7 +20,7 @@ _NOT_FOUND = "Percakapan tidak ditemukan (mungkin sudah dihapus atau kedaluwarsa
 @router.get("/{conversation_id}", response_model=Conversation, summary="Riwayat percakapan")
 async def get_conversation(conversation_id: str = ConversationPath,
                            assistant: Assistant = Depends(get_assistant)) -> Conversation:
-    turns = await run_in_threadpool(assistant.conversations.history, conversation_id)
+    turns = await run_in_threadpool(assistant.history, conversation_id)
     if not turns:
         raise ApiError(404, "not_found", _NOT_FOUND)
     return Conversation(conversation_id=conversation_id, turns=[
@@ -32,6 +32,6 @@ async def get_conversation(conversation_id: str = ConversationPath,
 @router.delete("/{conversation_id}", status_code=204, summary="Hapus percakapan")
 async def delete_conversation(conversation_id: str = ConversationPath,
                               assistant: Assistant = Depends(get_assistant)) -> Response:
-    if not await run_in_threadpool(assistant.conversations.delete, conversation_id):
+    if not await run_in_threadpool(assistant.forget, conversation_id):
         raise ApiError(404, "not_found", _NOT_FOUND)
     return Response(status_code=204)

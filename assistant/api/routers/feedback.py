@@ -35,7 +35,7 @@ async def add_feedback(body: FeedbackRequest, assistant: Assistant = Depends(get
                        **error_responses(*GUARDED_ERRORS, 403, 422)})
 async def export_feedback(rating: Literal["up", "down"] | None = Query(default=None),
                           assistant: Assistant = Depends(get_assistant)) -> StreamingResponse:
-    rows = await run_in_threadpool(lambda: list(assistant.feedback.iter_all(rating)))
+    rows = await run_in_threadpool(assistant.export_feedback, rating)
 
     def lines() -> Iterator[str]:
         for row in rows:

@@ -26,7 +26,7 @@ async def readyz(assistant: Assistant = Depends(get_assistant),
     def check() -> tuple[Readiness, bool]:
         st = assistant.status()
         metrics.set_index_size(st["chunks"], st["documents"])
-        alive = assistant.vectors.heartbeat()
+        alive = assistant.store_alive()
         ok = alive and st["chunks"] > 0
         return Readiness(status="ok" if ok else "not_ready", chunks=st["chunks"], documents=st["documents"],
                          generation=st["generation"], store="ok" if alive else "unreachable"), ok
