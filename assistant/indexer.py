@@ -163,7 +163,7 @@ class Indexer:
             try:
                 fresh: dict[str, np.ndarray] = {}
                 if missing:
-                    report.embedded, fresh = self._embed_and_upsert(missing, progress)
+                    report.embedded, report.sentences_embedded, fresh = self._embed_and_upsert(missing, progress)
                 if progress and building is not None:
                     progress("bm25", 0, 1)
                 prepared = building.result() if building is not None else None
@@ -192,9 +192,10 @@ class Indexer:
         return report
 
 
-    def _embed_and_upsert(self, missing: list[Chunk], progress: ProgressFn | None) -> tuple[int, dict[str, np.ndarray]]:
-        """Embed (cache first) and upsert the chunks Chroma lacks; returns how many were really embedded and the
-        vectors by chunk id."""
+    def _embed_and_upsert(self, missing: list[Chunk], progress: ProgressFn | None
+                          ) -> tuple[int, int, dict[str, np.ndarray]]:
+        """Embed (cache first) and upsert the chunks Chroma lacks, then cache their sentences' vectors; returns how
+        many chunk and sentence vectors were really computed, and the chunk vectors by chunk id."""
         done = [0]
 
         def step(n: int) -> None:
@@ -205,9 +206,11 @@ class Indexer:
         before = self.embedder.misses
         vecs = self.embedder.embed_documents_np([c.embed_text for c in missing], progress=step)
         self.vectors.upsert(missing, vecs)
+        chunks_embedded = self.embedder.misses - before
         if self.embed_sentences:
             self._embed_sentences(missing, progress)
-        return self.embedder.misses - before, {c.chunk_id: v for c, v in zip(missing, vecs, strict=True)}
+        sentences_embedded = self.embedder.misses - before - chunks_embedded
+        return chunks_embedded, sentences_embedded, {c.chunk_id: v for c, v in zip(missing, vecs, strict=True)}
 
     def _embed_sentences(self, chunks: list[Chunk], progress: ProgressFn | None) -> None:
         """Put the candidate sentences of ``chunks`` into the embedding cache (the reader looks them up there);

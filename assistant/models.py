@@ -195,7 +195,8 @@ class IngestReport(BaseModel):
     chunks_updated: int = 0
     chunks_unchanged: int = 0
     chunks_removed: int = 0
-    embedded: int = 0
+    embedded: int = 0  # chunk vectors computed (not found in the embedding cache)
+    sentences_embedded: int = 0  # the reader's sentence vectors computed at ingest (reader_sentence_vectors)
     skipped: list[SkippedFile] = Field(default_factory=list)
     generation: str = ""
     seconds: float = 0.0

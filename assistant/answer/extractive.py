@@ -35,9 +35,9 @@ from assistant.text import fold, is_indonesian_word, mentions, split_sentences, 
 # answer to "sebutkan …"; beyond this a list is a document to read.
 LIST_ITEMS = 20
 # A further sentence joins the best one when its selector score is within this distance of the best's (LambdaMART
-# scores are log-odds-like). The answerer's margin comes from the settings (``answer_score_margin``, chosen on
-# valid); this one also bounds the sentences compared for a conflict between sources.
-SCORE_MARGIN = 1.0
+# scores are log-odds-like); the same sentences are compared for a conflict between sources. The default of the
+# settings' ``answer_score_margin``, chosen on valid (assistant/config.py).
+SCORE_MARGIN = 3.0
 # Two quoted sentences sharing this share of their words say the same thing (overlapping chunks repeat text).
 NEAR_REPEAT = 0.6
 # How-to questions ("cara", "syarat", "boleh …?") are answered by the general rules for any city, even one the
@@ -123,7 +123,7 @@ class ExtractiveAnswerer(Answerer):
 
     name = "extractive"
 
-    def __init__(self, reader: Reader | None = None, max_sentences: int = 3, score_margin: float = 3.0
+    def __init__(self, reader: Reader | None = None, max_sentences: int = 3, score_margin: float = SCORE_MARGIN
                  ) -> None:
         self.reader = reader or Reader()
         self.max_sentences = max_sentences
@@ -208,7 +208,7 @@ class ExtractiveAnswerer(Answerer):
         asked = reading.asked
         unknown = says_unknown(chosen[0].sentence.embed_text) and not (
             mentions(chosen[0].sentence.embed_text, UNCONFIRMED_PHRASES) and (asked.verify or asked.yesno))
-        pair = None if unknown else _conflict_pair(asked, chosen, reading)
+        pair = None if unknown else _conflict_pair(asked, chosen, reading, self.score_margin)
         if pair is not None:
             chosen = [*chosen, *(c for c in pair if c not in chosen)]
         numbers: dict[str, int] = {}
@@ -267,13 +267,16 @@ def _value(c: Candidate, asked: Asked) -> str:
     return found[0] if found else ""
 
 
-def _conflict_pair(asked: Asked, chosen: list[Candidate], reading: Reading) -> tuple[Candidate, Candidate] | None:
+def _conflict_pair(asked: Asked, chosen: list[Candidate], reading: Reading,
+                   margin: float) -> tuple[Candidate, Candidate] | None:
     """Two strong sentences from different documents or sections that give different single values of the asked
-    kind: the answer must not pick one silently. "Strong" = within the selector's margin of the best."""
+    kind: the answer must not pick one silently. "Strong" = within the answer's score margin of the best, the
+    same sentences the answer could quote (the selector ranks a copy in a lower-ranked chunk well below the
+    first: two sources stating different years scored 2.9 and 0.5)."""
     if asked.kind not in ("date", "number"):
         return None
     best = reading.scores[0]
-    strong = [c for c, s in zip(reading.candidates, reading.scores, strict=True) if s >= best - SCORE_MARGIN][:6]
+    strong = [c for c, s in zip(reading.candidates, reading.scores, strict=True) if s >= best - margin][:6]
     items = [(c, _kind_values(c, asked, reading.question)) for c in strong]
     items = [(c, v) for c, v in items if len(v) == 1 and not says_unknown(c.text)]
     for i in range(len(items)):
