@@ -169,10 +169,11 @@ class Assistant:
             remember: bool = True) -> Answer:
         """One cited answer (follow-ups are understood from ``conversation_id``'s history)."""
         t0 = time.perf_counter()
-        q, standalone, hits, timings, parts = self._prepare(question, conversation_id, filters)
+        q, standalone, hits, timings, parts = self._prepare(self.validate_question(question), conversation_id,
+                                                            filters)
         t = time.perf_counter()
         draft = self._answer(standalone, hits, parts)
-        timings["answer"] = round((time.perf_counter() - t) * 1000, 2)
+        timings["answer"] = round(timings.get("answer", 0.0) + (time.perf_counter() - t) * 1000, 2)
         return self._finish(q, standalone, hits, draft, timings, t0, conversation_id, remember, parts)
 
     def _answer(self, standalone: str, hits: list[ScoredChunk], parts: list[_Part]) -> Draft:
@@ -186,9 +187,16 @@ class Assistant:
                    remember: bool = True) -> Iterator[StreamItem]:
         """The same answer as :meth:`ask`, as it is produced: ``retrieval`` (the ranked chunks), then ``delta``
         pieces of checked answer text, then ``done`` with the finished :class:`Answer`, whose text equals the
-        concatenated deltas. Answerers without a ``stream`` method (the extractive one) yield one delta."""
+        concatenated deltas. Answerers without a ``stream`` method (the extractive one) yield one delta.
+
+        The question is checked here, before the first event: a bad one raises :class:`InvalidQuestion` at the
+        call (an HTTP 422), not inside the stream."""
+        return self._events(self.validate_question(question), conversation_id, filters, remember)
+
+    def _events(self, q: str, conversation_id: str | None, filters: Filters | None,
+                remember: bool) -> Iterator[StreamItem]:
         t0 = time.perf_counter()
-        q, standalone, hits, timings, parts = self._prepare(question, conversation_id, filters)
+        q, standalone, hits, timings, parts = self._prepare(q, conversation_id, filters)
         yield StreamItem("retrieval", hits=hits, standalone=standalone)
         t = time.perf_counter()
         stream = getattr(self.answerer, "stream", None)
@@ -206,15 +214,14 @@ class Assistant:
                     draft = ev.draft
         if draft is None:  # a stream that ended without its final event: answer the ordinary way
             draft = self._answer(standalone, hits, parts)
-        timings["answer"] = round((time.perf_counter() - t) * 1000, 2)
+        timings["answer"] = round(timings.get("answer", 0.0) + (time.perf_counter() - t) * 1000, 2)
         yield StreamItem("done", answer=self._finish(q, standalone, hits, draft, timings, t0, conversation_id,
                                                      remember, parts))
 
-    def _prepare(self, question: str, conversation_id: str | None,
+    def _prepare(self, q: str, conversation_id: str | None,
                  filters: Filters | None) -> tuple[str, str, list[ScoredChunk], dict[str, float], list[_Part]]:
-        """Validate, rewrite a follow-up into a stand-alone question, retrieve; a message asking several things
+        """Rewrite a (validated) follow-up into a stand-alone question, retrieve; a message asking several things
         is retrieved and answered part by part (:meth:`_ask_parts`), and the hits of all parts interleaved."""
-        q = self.validate_question(question)
         history = self.conversations.history(conversation_id) if conversation_id else []
         self.generation()
         timings: dict[str, float] = {}
@@ -230,7 +237,7 @@ class Assistant:
             parts = []
             standalone = self._rewrite(q, history)
             hits = self.retrieve(standalone, None, filters, timings)
-        timings["retrieve"] = round((time.perf_counter() - t) * 1000, 2)
+        timings["retrieve"] = round((time.perf_counter() - t) * 1000 - timings.get("answer", 0.0), 2)
         return q, standalone, hits, timings, parts
 
     def _rewrite(self, question: str, history: list[Turn]) -> str:
@@ -247,19 +254,29 @@ class Assistant:
         bm25 = self.generation().bm25
         parts: list[_Part] = []
         previous: Turn | None = None
+        answering = 0.0
+
+        def answer(question: str, found: list[ScoredChunk]) -> Draft:
+            nonlocal answering
+            t = time.perf_counter()
+            draft = self.answerer.answer(question, found, bm25.idf, set(bm25.query_terms(question)))
+            answering += time.perf_counter() - t
+            return draft
+
         for a in asked:
             part = self._rewrite(a, [*history, previous] if previous is not None else history)
             found = self.retrieve(part, None, filters, timings)
-            draft = self.answerer.answer(part, found, bm25.idf, set(bm25.query_terms(part)))
+            draft = answer(part, found)
             if previous is not None and repeats(draft, [p.draft for p in parts]):
                 # Found only what an earlier part's answer already said ("… periode tahun berapa, trus hasilnya
                 # dilaporkan ke mana?" → the same ECOPER sentence): asked together with the part before it, the
                 # question reaches the sentence next to that one.
                 part = f"{previous.standalone.rstrip(' ?')}, {part}"
                 found = self.retrieve(part, None, filters, timings)
-                draft = self.answerer.answer(part, found, bm25.idf, set(bm25.query_terms(part)))
+                draft = answer(part, found)
             parts.append(_Part(a, part, found, draft))
             previous = Turn(a, part, draft.text, "", [], 0.0)
+        timings["answer"] = round(answering * 1000, 2)  # the parts are answered here; ``retrieve`` excludes it
         return parts
 
     def _finish(self, q: str, standalone: str, hits: list[ScoredChunk], draft: Draft, timings: dict[str, float],

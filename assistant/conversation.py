@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.lexicon import CHAT_SPELLING, ENGLISH_WORDS
+from assistant.reading.questions import QUESTION_PHRASE
 from assistant.sqlite import open_shared
 from assistant.text import content_terms, fold, is_indonesian_word, stop_words
 
@@ -51,10 +53,7 @@ _OTHER = re.compile(r"(?<!antara )\b(?:lain|lainnya)\b", re.I)  # "kota lain", n
 _PERSON = re.compile(r"\b(dia|ia|beliau)\b", re.I)
 # "tiap berapa tahun", "berapa lama" ask with their unit: left behind, "tahun" became the next question's topic
 # ("Isinya apa saja?" after "MMR dikirim tiap berapa tahun?" → "Apa saja isi MMR tahun?").
-_WH = re.compile(
-    r"\b(apa saja|siapa saja|mana saja|tahun berapa|nomor berapa|tanggal berapa|bulan apa|"
-    r"(?:tiap |setiap )?berapa (?:tahun|bulan|minggu|hari|kali|lama)(?: sekali)?|berapa|kapan|di mana|"
-    r"ke mana|dari mana|yang mana|siapa|apakah|apa|bagaimana|mengapa|keberapa|ke berapa|mana)\b", re.I)
+_WH = QUESTION_PHRASE
 _ASKS_NAME = {"yang mana", "mana saja", "mana", "siapa", "siapa saja"}
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _NEXT_YEAR = re.compile(r"\btahun\s+(?:depan|berikut|berikutnya|selanjutnya)(?:nya)?\b", re.I)
@@ -69,16 +68,8 @@ FIELDS = ("Kerajinan dan Seni Rakyat", "Kerajinan dan Kesenian Rakyat", "Crafts 
           "Media Arts", "Desain", "Design", "Film", "Gastronomi", "Gastronomy", "Sastra", "Literature", "Musik",
           "Music", "Arsitektur", "Architecture")
 _FIELD_RE = re.compile(r"\b(" + "|".join(re.escape(f) for f in FIELDS) + r")\b", re.I)
-_SLANG = {
-    "aja": "saja", "udah": "sudah", "udh": "sudah", "sdh": "sudah", "gimana": "bagaimana", "gmn": "bagaimana",
-    "nggak": "tidak", "gak": "tidak", "ga": "tidak", "enggak": "tidak", "ngga": "tidak", "tdk": "tidak",
-    "kenapa": "mengapa", "bakal": "akan", "diadain": "diadakan", "ngusulin": "mengusulkan", "nyebut": "menyebut",
-    "jaman": "zaman", "brp": "berapa", "dimana": "di mana", "kemana": "ke mana", "yg": "yang", "dgn": "dengan",
-    "utk": "untuk", "blm": "belum", "thn": "tahun", "tgl": "tanggal", "kirimnya": "pengiriman",
-    # English words focal points mix in, in the corpus's Indonesian
-    "via": "melalui", "deadline": "batas waktu", "template": "templat", "template-nya": "templat", "form": "formulir",
-    "formnya": "formulir", "email": "surel", "e-mail": "surel",
-}
+# Chat spellings and English words, read the way the tokenizer reads them (one table: assistant/lexicon.py).
+_SLANG = {**ENGLISH_WORDS, **CHAT_SPELLING}
 _VERB = re.compile(r"^(?:di|me[mn]?g?|ber|ter|mem|men|meng|meny)[a-z]{3,}(?:kan|i|an)?$")
 _KOK_BISA = re.compile(r"\bkok\s+bisa\b", re.I)
 _ORG_WORDS = {"kementerian", "komisi", "badan", "dinas", "kota", "kabupaten", "pemerintah", "komite", "panitia",
@@ -255,15 +246,17 @@ class RuleRewriter:
         return " ".join(out) + ("?" if text.rstrip().endswith("?") else "")
 
     @staticmethod
-    def _normalize(question: str) -> str:
-        """Chat Indonesian to plain words: no starter ("Kalau …"), fillers, slang or possessive -nya."""
+    def _normalize(question: str) -> tuple[str, bool]:
+        """Chat Indonesian to plain words: no starter ("Kalau …"), fillers, slang or possessive -nya; and whether
+        the follow-up asks for the consequence of not doing something ("kalau laporannya tidak dikirim
+        gimana?"), which is then asked as "apa akibatnya jika …"."""
         q = _FOLLOWUP_START.sub("", question.strip()).strip(" ?.!,") or question.strip(" ?.!,")
         text = RuleRewriter.normalize_words(q, strip_nya=True)
         text = _PLACE_WHO.sub(lambda m: f"{m.group(1)}{m.group(2)}mana", text)  # "kota … siapa aja" asks where
-        m = _WHAT_IF_NOT.search(text)
-        if m:  # "kalau laporannya tidak dikirim gimana?" asks for the consequence
+        consequence = bool(_WHAT_IF_NOT.search(text))
+        if consequence:
             text = "apa akibatnya jika " + " ".join(_WH.sub(" ", text).split())
-        return text
+        return text, consequence
 
     @staticmethod
     def _context_words(text: str) -> list[str]:
@@ -296,7 +289,7 @@ class RuleRewriter:
         same_year = pf.years[-1:] or _YEAR.findall(answer)[:1]
         if same_year:
             q = _SAME_YEAR.sub(f"tahun {same_year[0]}", q)
-        core = self._normalize(_KOK_BISA.sub("mengapa", q))
+        core, consequence = self._normalize(_KOK_BISA.sub("mengapa", q))
         years = _YEAR.findall(core)
         if _NEXT_YEAR.search(core) and pf.years:
             years = [str(int(pf.years[-1]) + 1)]
@@ -369,8 +362,7 @@ class RuleRewriter:
         context += pf.anchors
         # Topic words only where the follow-up has almost none of its own ("yang mana?", "Kalau tidak dikirim
         # bagaimana?"): more words would pull the answer towards the previous one.
-        elided = _SELECTOR.search(core) or len(content_terms(core)) <= 1 or core.startswith("apa akibatnya jika")
-        consequence = core.startswith("apa akibatnya jika")
+        elided = _SELECTOR.search(core) or len(content_terms(core)) <= 1 or consequence
         # An attribute the follow-up names itself ("Selain formulir, lampirannya apa lagi?") is its topic: the old
         # subject's names go with it, not the old question's other words ("… akibatnya telat ngirim").
         attribute = f.wh in ("apa", "apa saja", "siapa", "siapa saja", "berapa") and any(

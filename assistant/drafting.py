@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from assistant.answer.citations import renumber_citations
 from assistant.conversation import RuleRewriter, Turn, drop_set_aside, known_entities
 from assistant.models import Citation
+from assistant.reading.questions import QUESTION_PHRASE, opens_with_question
 from assistant.text import content_terms, fold, split_sentences, stop_words, tokenize
 
 if TYPE_CHECKING:
@@ -96,8 +97,6 @@ _GREETING_PREFIX = re.compile(
     r"wabarakatuh)\S*)*[.,!]?|selamat (?:pagi|siang|sore|malam)\b[^,.!]*[,.!]?|(?:pagi|siang|sore|malam|halo|hai|"
     r"permisi)\b[^,.!]*[,.!])\s*", re.I)
 _LIST_SPLIT = re.compile(r",\s*(?:serta|dan)\s+|\s+serta\s+|,\s*", re.I)
-_WH_START = re.compile(r"^(?:apa|apakah|siapa|kapan|berapa|bagaimana|mengapa|di ?mana|mana|bolehkah|bisakah|"
-                       r"benarkah|adakah)\b", re.I)
 
 
 def _sentences(message: str) -> list[str]:
@@ -137,7 +136,7 @@ def split_questions(message: str) -> list[str]:
             asked = "?" in part
             part = part[lead.end():] if lead else part
             clauses = _split_clauses(part)
-            if lead and not asked and len(clauses) == 1 and not _WH_START.match(part):
+            if lead and not asked and len(clauses) == 1 and not opens_with_question(part):
                 # "Mohon informasi A, B, serta C" / "Mohon data X: A, B, dan C": one question per item, each
                 # with the list's topic and years.
                 topic = _PURPOSE.sub("", (lead.group("topic") or "").strip())
@@ -190,7 +189,7 @@ def _clean_item(item: str) -> str:
     item = re.sub(r"[,;]?\s*(?:dan|serta)$", "", item.strip(" ,;:.-?"), flags=re.I).strip(" ,;:.-")
     if len(item.split()) < 2:
         return ""
-    if not _WH_START.match(item) and not _ASK.search(item):
+    if not opens_with_question(item) and not _ASK.search(item):
         # "Template-nya ada gak?" asks yes/no; a listed item ("dasar hukumnya") asks what.
         item = ("apakah " if asked else "apa ") + item
     return item[:1].upper() + item[1:] + "?"
@@ -222,7 +221,6 @@ def sender_of(message: str) -> str | None:
 # --------------------------------------------------------------------------- answering
 _ANAPHOR = re.compile(r"\b(itu|tersebut|dia|beliau|mereka|sana)\b", re.I)
 _OUR = re.compile(r"\b(\w+)\s+(kami|kita)\b", re.I)
-_WH_WORDS = re.compile(r"\b(apa saja|apakah|apa|siapa|kapan|berapa|bagaimana|mana|seperti apa)\b", re.I)
 _INTRO = re.compile(r"^.*?\b(?:kami|saya|[A-Z][\w ]+?)\s+(?:ingin|berencana|mau|akan|hendak)\s+", re.I)
 
 
@@ -256,7 +254,7 @@ def _standalone(assistant: Sources, question: str, previous: Turn | None, contex
         Turn(context, _INTRO.sub("", context), "", "", [], 0.0) if context else None)
     refers = any(w.endswith("nya") and len(w) > 5 for w in fold(question).split())
     if base is not None and (len(_own_words(q)) <= 1 or _ANAPHOR.search(question)):
-        borrowed = _WH_WORDS.sub(" ", drop_set_aside(base.standalone))
+        borrowed = QUESTION_PHRASE.sub(" ", drop_set_aside(base.standalone))
         q = f"{q.rstrip(' ?')} {' '.join(borrowed.split()).rstrip(' ?.')}?"
     elif base is not None and refers:
         q = RuleRewriter(_known(assistant)).rewrite(q, [base])

@@ -29,7 +29,7 @@ LIST_WORDS = frozenset({"saja", "aja", "sebutkan", "sebutin", "daftar", "apa-apa
 # A question without a question word that starts with a modal or "apakah" + modal asks yes or no ("Harus …?",
 # "Apakah kabupaten boleh …?").
 YES_NO_WORDS = frozenset({"apakah", "harus", "wajib", "boleh", "bisa", "bisakah", "perlu", "bolehkah", "dapatkah",
-                          "benarkah", "betulkah", "ada", "sudah", "masih", "perlukah", "haruskah"})
+                          "benarkah", "betulkah", "ada", "adakah", "sudah", "masih", "perlukah", "haruskah"})
 
 # Chat messages ask several things at once (assistant/compound.py). A piece that opens with one of these only makes
 # sense after the previous question ("sekalian yang di Ambon", "terus kalau Bandung?").
@@ -117,28 +117,64 @@ CONTEXT_ACRONYMS = frozenset({
 # ask and "diserahkan"/"disetor" (submitted) in the documents.
 STEM_SYNONYMS = {"serah": "kirim", "setor": "kirim"}
 
-# Number words as the tokenizer reads them into digits ("tujuh belas" = 17): two to nine, ten and eleven. Not
-# "satu" ("salah satu" is no count) nor ordinals ("kedua" is also "both").
-NUMBER_UNITS = {"dua": 2, "tiga": 3, "empat": 4, "lima": 5, "enam": 6, "tujuh": 7, "delapan": 8, "sembilan": 9}
-WHOLE_NUMBERS = {"sepuluh": "10", "sebelas": "11"}
+# Indonesian number words (assistant/numbers.py reads them): the units, which combine with "belas" (teen),
+# "puluh" (tens) and "ratus" (hundreds); the single words for ten, eleven, a hundred and a thousand; ordinals
+# ("ke-" + a unit is regular: "ketiga").
+CARDINAL_UNITS = {"satu": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5, "enam": 6, "tujuh": 7, "delapan": 8,
+                  "sembilan": 9}
+CARDINAL_WORDS = {"sepuluh": 10, "sebelas": 11, "seratus": 100, "seribu": 1000}
+ORDINAL_WORDS = {"pertama": 1, "kesatu": 1, "kesepuluh": 10, "kesebelas": 11}
+# The number words the tokenizer writes as digits ("tujuh belas" = 17): two to nine, ten and eleven. Not "satu"
+# ("salah satu", "satu-satunya" are no counts), ordinals ("kedua" is also "both"), or seratus/seribu (idioms).
+COUNT_WORDS = frozenset({"dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan", "sepuluh", "sebelas"})
 
-# Chat Indonesian, officials' shorthand and English words mixed into Indonesian, mapped to the standard forms
-# the documents use ("nambah" → "tambah", "kab" → "kabupaten", "deadline" → "batas waktu"). The tokenizer's
-# -in → -kan rule covers the productive chat suffix; these are the forms it does not.
-CHAT_FORMS = {
-    "nyambung": "sambung", "nyambungnya": "sambung", "sebutin": "sebut", "nyebut": "sebut", "nyoba": "coba",
-    "nambah": "tambah", "bareng": "bersama", "barengan": "bersama", "pake": "pakai", "dipake": "dipakai",
-    "ngirim": "kirim", "telat": "terlambat", "dapet": "dapat", "dateng": "datang",
-    "bikin": "buat",
-    "gede": "besar", "ngatur": "atur", "ngecek": "periksa", "cek": "periksa", "bener": "benar", "nulis": "tulis",
-    "bilang": "sebut", "abis": "setelah", "milih": "pilih", "info": "informasi", "kab": "kabupaten",
+# Chat spellings of Indonesian words, as focal points type them ("udah", "yg", "gimana", "ngirim", "nyiapin"),
+# mapped to the standard spelling. One table for the follow-up rewriter (the stand-alone question it writes reads
+# as standard Indonesian) and the tokenizer (which then stems: "mengusulkan" and "ngusulin" meet at "usul"). The
+# tokenizer's -in → -kan rule covers the productive chat suffix; these are the forms it does not.
+CHAT_SPELLING = {
+    "aja": "saja", "udah": "sudah", "udh": "sudah", "sdh": "sudah", "gmn": "bagaimana", "gak": "tidak", "ga": "tidak",
+    "enggak": "tidak", "ngga": "tidak", "tdk": "tidak", "kenapa": "mengapa", "bakal": "akan", "diadain": "diadakan",
+    "jaman": "zaman", "brp": "berapa", "dimana": "di mana", "kemana": "ke mana", "yg": "yang", "dgn": "dengan",
+    "utk": "untuk", "blm": "belum", "kirimnya": "pengiriman", "nyambung": "sambung", "nyambungnya": "sambung",
+    "sebutin": "sebut", "nyebut": "sebut", "nyoba": "coba", "nambah": "tambah", "bareng": "bersama",
+    "barengan": "bersama", "pake": "pakai", "dipake": "dipakai", "ngirim": "kirim", "telat": "terlambat",
+    "dapet": "dapat", "dateng": "datang", "bikin": "buat", "gede": "besar", "ngatur": "atur", "ngecek": "periksa",
+    "bener": "benar", "nulis": "tulis", "abis": "setelah", "milih": "pilih", "tgl": "tanggal", "thn": "tahun",
+    "ngusulin": "mengusulkan", "diusulin": "diusulkan", "ngajuin": "ajukan", "ngapain": "apa", "gimana": "bagaimana",
+    "nggak": "tidak", "nyampe": "sampai", "nunjuk": "tunjuk", "ngasih": "beri", "dikasih": "diberi", "nanya": "tanya",
+    "nambahin": "tambah", "mutusin": "putus", "dtg": "datang", "dicek": "diperiksa", "nyeleksi": "seleksi",
+    "taun": "tahun", "nyambungin": "hubungkan", "dijadiin": "dijadikan", "ngutip": "kutip", "nyusun": "susun",
+    "nyiapin": "siapkan", "nyiapkan": "siapkan", "ngisi": "isi", "ngumpulin": "kumpulkan", "ngumpulkan": "kumpulkan",
+    "nyari": "cari", "ngundang": "undang", "ngurus": "urus", "ngikut": "ikut", "ngikutin": "ikuti",
+    "nentuin": "tentukan", "nunggu": "tunggu", "nerima": "terima", "ngelapor": "lapor", "ngedaftar": "daftar",
+    "daftarin": "daftarkan", "nyerahin": "serahkan", "ngumumin": "umumkan", "ngajak": "ajak", "ngadain": "adakan",
+    "ngeluarin": "keluarkan", "nyebutin": "sebut",
+}
+# English words focal points mix into Indonesian ("Requirement apa aja buat apply UCCN?", "deadline", "via
+# email"), in the Indonesian the documents use; the rewriter and the tokenizer read them alike. As words the index
+# never uses they also read as unknown names, and the answer abstained. Not words of the documents' English
+# names: "city"/"creative" drowned "Creative Cities Connect" (measured when the field names were added), and
+# "report"/"membership" put "laporan" into every "Membership Monitoring Report" (gold: 2 answers lost facts).
+ENGLISH_WORDS = {
+    "deadline": "batas waktu", "timeline": "jadwal", "requirement": "syarat", "requirements": "syarat",
+    "apply": "daftar", "applying": "daftar", "submit": "kirim", "fee": "biaya", "fees": "biaya", "form": "formulir",
+    "guideline": "pedoman", "guidelines": "pedoman", "member": "anggota", "members": "anggota", "letter": "surat",
+    "event": "acara", "shortlist": "daftar pendek", "annual": "tahunan", "conference": "konferensi",
+    "nominee": "nominasi", "workshop": "lokakarya", "budget": "anggaran", "upload": "unggah", "online": "daring",
+    "email": "surel", "via": "melalui", "template": "templat", "template-nya": "templat", "formnya": "formulir",
+    "e-mail": "surel",
+}
+# Forms the documents spell out, for retrieval only: officials' shorthand ("kab", "Perda"), place nicknames
+# ("Jogja", "Solo"), abbreviated months and provinces, UCCN's English field names. The rewriter keeps these as the
+# user wrote them: it recognises names and acronyms in that form ("UU 24/2019", "Solo").
+RETRIEVAL_FORMS = {
+    "cek": "periksa", "bilang": "sebut", "info": "informasi", "kab": "kabupaten",
     "pemkab": "pemerintah kabupaten", "pemkot": "pemerintah kota", "dirjen": "direktur jenderal",
-    "dubes": "duta besar", "tgl": "tanggal", "thn": "tahun", "komnas": "komisi nasional", "ngusulin": "usul",
-    "diusulin": "diusulkan", "ngajuin": "ajukan", "deadline": "batas waktu",
-    "timeline": "jadwal", "jogja": "yogyakarta", "jogjakarta": "yogyakarta", "solo": "surakarta",
+    "dubes": "duta besar", "komnas": "komisi nasional", "jogja": "yogyakarta", "jogjakarta": "yogyakarta",
+    "solo": "surakarta",
     "ekraf": "ekonomi kreatif", "perpres": "peraturan presiden", "permen": "peraturan menteri",
-    "kemlu": "kementerian luar negeri", "ngapain": "apa", "gimana": "bagaimana", "nggak": "tidak",
-    "ccc": "creative cities connect",
+    "kemlu": "kementerian luar negeri", "ccc": "creative cities connect",
     # Government shorthand as officials write it ("Harus ada Perda dulu?"): the documents spell these out, and
     # e5 does not know the short forms either, so "Perda" found subsector lists instead of the selection criteria.
     "perda": "peraturan daerah", "pemda": "pemerintah daerah", "perwal": "peraturan wali kota",
@@ -149,31 +185,14 @@ CHAT_FORMS = {
     # and the expansion cost "Isi PP 24/2022 mengatur apa?" its answer; the id "24/2022" already matches exactly.
     # The documents say "kriteria seleksi nasional" where focal points ask "syarat(nya) apa?".
     "kriteria": "syarat",
-    # English words focal points mix into Indonesian ("Requirement apa aja buat apply UCCN?"): as words the index
-    # never uses they also read as unknown names, and the answer abstained. Not words of the documents' English
-    # names: "city"/"creative" drowned "Creative Cities Connect" (measured when the field names were added), and
-    # "report"/"membership" put "laporan" into every "Membership Monitoring Report" (gold: 2 answers lost facts).
-    "requirement": "syarat", "requirements": "syarat", "apply": "daftar", "applying": "daftar",
-    "submit": "kirim", "fee": "biaya", "fees": "biaya", "form": "formulir", "guideline": "pedoman",
-    "guidelines": "pedoman", "member": "anggota", "members": "anggota",
-    "letter": "surat", "event": "acara", "shortlist": "daftar pendek", "annual": "tahunan", "conference": "konferensi",
-    "nominee": "nominasi", "workshop": "lokakarya", "budget": "anggaran", "upload": "unggah", "online": "daring",
     # Months as people abbreviate them in dates ("terbit 31 Okt 2024", "berita Feb 2026"): capitalised and unknown
     # to the index, they read as names the documents never use, and the answer abstained.
     "jan": "januari", "feb": "februari", "mar": "maret", "apr": "april", "jun": "juni", "jul": "juli",
     "agu": "agustus", "agt": "agustus", "ags": "agustus", "agst": "agustus", "sep": "september",
     "sept": "september", "okt": "oktober", "nov": "november", "des": "desember",
-    # More office shorthand and chat verbs seen in focal points' questions.
+    # More office shorthand seen in focal points' questions.
     "menpar": "menteri pariwisata", "kemenpar": "kementerian pariwisata", "opd": "organisasi perangkat daerah",
-    "sertijab": "serah terima jabatan", "tautan": "url", "link": "url", "nyampe": "sampai", "nunjuk": "tunjuk",
-    "ngasih": "beri", "dikasih": "diberi", "nanya": "tanya", "nambahin": "tambah", "mutusin": "putus",
-    "dtg": "datang", "dicek": "diperiksa", "nyeleksi": "seleksi", "taun": "tahun", "nyambungin": "hubungkan",
-    "email": "surel", "dijadiin": "dijadikan",
-    "ngutip": "kutip", "nyusun": "susun", "nyiapin": "siapkan", "nyiapkan": "siapkan", "ngisi": "isi",
-    "ngumpulin": "kumpulkan", "ngumpulkan": "kumpulkan", "nyari": "cari", "ngundang": "undang", "ngurus": "urus",
-    "ngikut": "ikut", "ngikutin": "ikuti", "nentuin": "tentukan", "nunggu": "tunggu", "nerima": "terima",
-    "ngelapor": "lapor", "ngedaftar": "daftar", "daftarin": "daftarkan", "nyerahin": "serahkan",
-    "ngumumin": "umumkan", "ngajak": "ajak", "ngadain": "adakan", "ngeluarin": "keluarkan", "nyebutin": "sebut",
+    "sertijab": "serah terima jabatan", "tautan": "url", "link": "url",
     # Province abbreviations as officials write them ("Kaltim termasuk provinsi prioritas?"): without them the
     # name is a word the documents never use, and the answerer would say they do not mention it.
     "jabar": "jawa barat", "jateng": "jawa tengah", "jatim": "jawa timur", "diy": "daerah istimewa yogyakarta",
@@ -187,3 +206,5 @@ CHAT_FORMS = {
     "literature": "sastra", "gastronomy": "gastronomi", "design": "desain",
     "music": "musik", "crafts": "kerajinan", "architecture": "arsitektur",
 }
+# What the tokenizer reads (the rewriter reads CHAT_SPELLING and ENGLISH_WORDS).
+CHAT_FORMS = {**RETRIEVAL_FORMS, **ENGLISH_WORDS, **CHAT_SPELLING}

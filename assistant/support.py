@@ -35,15 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from assistant.numbers import canon_number, number_word
 from assistant.text import fold, stem, stop_words
 
 THRESHOLDS_PATH = Path(__file__).resolve().parent / "support.json"
 DEFAULT_THRESHOLD = 0.6  # replaced by the calibrated value in support.json when present
 
-_UNITS = {"satu": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5, "enam": 6, "tujuh": 7, "delapan": 8,
-          "sembilan": 9}
-_SINGLE = {"sepuluh": 10, "sebelas": 11, "seratus": 100, "seribu": 1000, "pertama": 1, "kesatu": 1,
-           "kesepuluh": 10, "kesebelas": 11}
 _MONTHS = {"januari", "februari", "maret", "april", "mei", "juni", "juli", "agustus", "september", "oktober",
            "november", "desember", "january", "february", "march", "june", "july", "august", "october",
            "december"}
@@ -65,51 +62,6 @@ class SentenceEmbedder(Protocol):
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[a-z0-9]+|[;:,.!?()]")
 
 
-def _canon_number(raw: str) -> float | None:
-    """``1.500`` → 1500, ``26,47`` → 26.47, ``2024`` → 2024 (Indonesian: dot = thousands, comma = decimal)."""
-    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", raw):
-        raw = raw.replace(".", "")
-    raw = raw.replace(",", ".")
-    if raw.count(".") > 1:
-        raw = raw.replace(".", "")
-    try:
-        return float(raw)
-    except ValueError:
-        return None
-
-
-def _number_word(toks: list[str], i: int) -> tuple[float | None, bool, int]:
-    """Value of the number word(s) starting at ``toks[i]``, whether it is an ordinal, and the index after them
-    (value ``None`` if not a number word).
-
-    Cardinals (``tujuh``, ``dua puluh lima``, ``sebelas``), ``ke``-ordinals (``ketiga``) and ``pertama``;
-    ``salah satu`` ("one of") is not a number.
-    """
-    w = toks[i]
-    if w.endswith("nya") and len(w) > 5:
-        w = w[:-3]
-    if w == "satu" and i > 0 and toks[i - 1] == "salah":
-        return None, False, i + 1
-    ordinal = w.startswith("ke") and w[2:] in _UNITS
-    base = w[2:] if ordinal else w
-    if base in _UNITS:
-        val = _UNITS[base]
-        nxt = toks[i + 1] if i + 1 < len(toks) else ""
-        j = i + 1
-        if nxt == "belas":
-            val, j = 10 + val, j + 1
-        elif nxt == "puluh":
-            val, j = 10 * val, j + 1
-            if j < len(toks) and toks[j] in _UNITS:
-                val, j = val + _UNITS[toks[j]], j + 1
-        elif nxt == "ratus":
-            val, j = 100 * val, j + 1
-        return float(val), ordinal, j
-    if w in _SINGLE:
-        return float(_SINGLE[w]), w.startswith(("ke", "pertama")), i + 1
-    return None, False, i + 1
-
-
 def value_stream(text: str) -> list[tuple[str, Any]]:
     """Content tokens in order: ``("num", 26.47)``, ``("ord", 3.0)``, ``("month", "juli")``, ``("term", stem)``
     or ``("sep", ";")`` for punctuation that ends a clause.
@@ -128,12 +80,12 @@ def value_stream(text: str) -> list[tuple[str, Any]]:
             i += 1
             continue
         if t[0].isdigit():
-            v = _canon_number(t)
+            v = canon_number(t)
             if v is not None:
                 out.append(("num", v))
             i += 1
             continue
-        v, ordinal, j = _number_word(toks, i)
+        v, ordinal, j = number_word(toks, i)
         if v is not None:
             out.append(("ord" if ordinal else "num", v))
             i = j
@@ -177,7 +129,7 @@ def names(sentence: str) -> set[str]:
         if at_start and not (word.isupper() and len(word) > 1):
             continue
         for part in _WORD_RE.findall(fold(word)):
-            if not part.isdigit() and part not in sw and part not in _MONTHS and _number_word([part], 0)[0] is None:
+            if not part.isdigit() and part not in sw and part not in _MONTHS and number_word([part], 0)[0] is None:
                 out.add(part)
     return out
 

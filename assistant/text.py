@@ -17,10 +17,9 @@ from assistant.lexicon import (
     CHAT_FORMS,
     CONTENT_WORDS,
     EXTRA_STOP_WORDS,
-    NUMBER_UNITS,
     STEM_SYNONYMS,
-    WHOLE_NUMBERS,
 )
+from assistant.numbers import counts_as_digits
 
 # Bump when tokenisation changes: cached BM25 tokens of earlier builds are then ignored.
 TOKENIZER_VERSION = 15
@@ -111,36 +110,6 @@ def words(text: str) -> list[str]:
 
 
 
-def _digits(ws: list[str]) -> list[str]:
-    """Number words as digits, so "enam besar" meets "top 6" and "tujuh belas subsektor" meets "17 subsektor":
-    two to nine, sepuluh, sebelas, "<unit> belas", "<unit> puluh [<unit>]". Not "satu" ("salah satu" is no
-    count) nor ordinals ("kedua" is also "both")."""
-    out: list[str] = []
-    i = 0
-    while i < len(ws):
-        w = ws[i]
-        nxt = ws[i + 1] if i + 1 < len(ws) else ""
-        if w in NUMBER_UNITS and nxt == "belas":
-            out.append(str(10 + NUMBER_UNITS[w]))
-            i += 2
-        elif w in NUMBER_UNITS and nxt == "puluh":
-            tens = 10 * NUMBER_UNITS[w]
-            unit = NUMBER_UNITS.get(ws[i + 2], 0) if i + 2 < len(ws) else 0
-            out.append(str(tens + unit))
-            i += 3 if unit else 2
-        elif w in NUMBER_UNITS:
-            out.append(str(NUMBER_UNITS[w]))
-            i += 1
-        else:
-            out.append(WHOLE_NUMBERS.get(w, w))
-            i += 1
-    return out
-
-
-
-
-
-
 def _drop_idioms(ws: list[str]) -> list[str]:
     """Without the "pertama" of "pertama kali" ("for the first time": "kapan … pertama kali dibentuk?" asks when,
     not about anything "pertama"; "kali" itself is a stop word)."""
@@ -156,7 +125,7 @@ def tokenize(text: str, *, stemming: bool = True, stopwords: bool = True,
     ``stems``, when given, collects each word's stem (an index's stem table, see :func:`remember_stems`).
     """
     sw = stop_words() if stopwords else frozenset()
-    ws = _drop_idioms(_digits(words(text)))
+    ws = _drop_idioms(counts_as_digits(words(text)))
     if stems is not None and stemming:
         out = []
         for w in ws:

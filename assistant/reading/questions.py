@@ -7,11 +7,20 @@ than a pattern per phrasing; the reading models take the result as an input and 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from assistant.lexicon import LIST_WORDS, QUESTION_WORDS, TIME_UNITS, VERIFY_WORDS, YES_NO_WORDS
 from assistant.text import fold, words
+
+# A question word with the phrase it heads ("tahun berapa", "berapa kali", "yang mana", "apa saja"), longest
+# first: the follow-up rewriter finds a follow-up's question phrase and puts it in front; a question that borrows
+# another's words leaves this phrase out.
+QUESTION_PHRASE = re.compile(
+    r"\b(apa saja|siapa saja|mana saja|tahun berapa|nomor berapa|tanggal berapa|bulan apa|"
+    r"(?:tiap |setiap )?berapa (?:tahun|bulan|minggu|hari|kali|lama)(?: sekali)?|berapa|kapan|di mana|"
+    r"ke mana|dari mana|yang mana|siapa|apakah|apa|bagaimana|mengapa|keberapa|ke berapa|mana)\b", re.I)
 
 # Answer kinds, in the order of the categorical feature the models see.
 KINDS = ("general", "date", "number", "person", "place", "reason", "manner", "yesno")
@@ -69,3 +78,15 @@ def asked(question: str) -> Asked:
     verify = any(w in VERIFY_WORDS for w in ws) and ("apa" in ws or "apakah" in ws or folded.rstrip(" ?").endswith(
         ("bukan", "gak", "nggak", "tidak")))
     return Asked(kind, wants_list, verify, unit)
+
+
+def opens_with_question(text: str) -> bool:
+    """Whether ``text`` starts with a question word ("Kapan …", "Di mana …") or a yes/no "-kah" word ("Bolehkah
+    …", "Adakah …"): a clause that asks by itself."""
+    ws = words(text)[:2]
+    if not ws:
+        return False
+    first = ws[0]
+    if first in ("di", "ke", "dari"):
+        return ws[1:2] == ["mana"]
+    return first in QUESTION_WORDS or (first.endswith("kah") and first in YES_NO_WORDS)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
@@ -21,7 +21,7 @@ from assistant.api.deps import get_assistant, get_metrics, require_reader
 from assistant.api.errors import STORE_RETRY_AFTER
 from assistant.api.metrics import ApiMetrics
 from assistant.api.schemas import GUARDED_ERRORS, JSON_BODY_ERRORS, AskRequest, SourceRef, error_responses
-from assistant.assistant import Assistant, InvalidQuestion
+from assistant.assistant import Assistant, StreamItem
 from assistant.models import Answer, ScoredChunk
 from assistant.store import StoreUnavailable
 
@@ -67,9 +67,10 @@ _SSE_SCHEMA = {"type": "object", "required": ["event", "data"], "properties": {
 async def ask(body: AskRequest, request: Request, assistant: Assistant = Depends(get_assistant),
               metrics: ApiMetrics = Depends(get_metrics)):
     if body.stream:
-        assistant.validate_question(body.question)  # a bad question is a 422, not an error event
+        # ask_stream checks the question at the call: a bad one is a 422, not an error event.
+        events = assistant.ask_stream(body.question, body.conversation_id, body.filters)
         return StreamingResponse(
-            _stream(assistant, metrics, body, request.state.request_id), media_type="text/event-stream",
+            _stream(events, metrics, request.state.request_id), media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     answer = await run_in_threadpool(assistant.ask, body.question, body.conversation_id, body.filters)
     metrics.observe_answer(answer)
@@ -109,10 +110,9 @@ def _sources(hits: list[ScoredChunk]) -> list[dict]:
     return [SourceRef.of(h.chunk, rank=rank).model_dump() for rank, h in enumerate(hits, 1)]
 
 
-async def _stream(assistant: Assistant, metrics: ApiMetrics, body: AskRequest, request_id: str) -> AsyncIterator[str]:
+async def _stream(events: Iterator[StreamItem], metrics: ApiMetrics, request_id: str) -> AsyncIterator[str]:
     """Relay :meth:`Assistant.ask_stream` as it runs (in a worker thread): sources as soon as retrieval is
     done, then the answer text, then citations and ``done``."""
-    events = assistant.ask_stream(body.question, body.conversation_id, body.filters)
     try:
         async for item in iterate_in_threadpool(events):
             if item.type == "retrieval":
@@ -127,8 +127,6 @@ async def _stream(assistant: Assistant, metrics: ApiMetrics, body: AskRequest, r
                 yield sse("citations", {"citations": [c.model_dump() for c in answer.citations]})
                 yield sse("done", answer.model_dump(include={"answer_id", "conversation_id", "abstained", "conflict",
                                                              "flags", "timings_ms", "standalone_question"}))
-    except InvalidQuestion as exc:
-        yield sse("error", {"code": "invalid_question", "message": str(exc), "request_id": request_id})
     except StoreUnavailable:
         yield sse("error", {"code": "store_unavailable", "retry_after": STORE_RETRY_AFTER, "request_id": request_id,
                             "message": "Penyimpanan vektor sedang tidak dapat dijangkau. Silakan coba lagi sebentar "
