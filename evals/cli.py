@@ -327,7 +327,7 @@ def calibrate_support(labels: Path = typer.Option(DATASETS / "support_labels.jso
     embedder = None
     if embed:
         from assistant.config import get_settings
-        from assistant.embeddings import build_embedder
+        from assistant.generators import build_embedder
 
         embedder = build_embedder(get_settings())
     res = calibrate(labels, embedder=embedder, write=write)

@@ -93,7 +93,7 @@ class Evaluator:
 
     def __init__(self, settings: Settings, embedder: CachedEmbeddings | None = None,
                  scorer: SupportScorer | None = None) -> None:
-        from assistant.embeddings import build_embedder
+        from assistant.generators import build_embedder
 
         self.settings = settings
         self._own_embedder = embedder is None

@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     embedder = None
     if "--embed" in argv:
         from assistant.config import get_settings
-        from assistant.embeddings import build_embedder
+        from assistant.generators import build_embedder
 
         embedder = build_embedder(get_settings())
     res = calibrate(embedder=embedder, write="--no-write" not in argv)

@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import Settings
-from assistant.embeddings import CachedEmbeddings, QueryAdapter, build_engine
+from assistant.embeddings import CachedEmbeddings, QueryAdapter
+from assistant.generators import build_engine
 from assistant.retrieval import (
     FEATURES,
     FUSION_RANKER,

@@ -161,7 +161,7 @@ def test_delta_round_trip(base_folder, tmp_path):
 
 def test_e5_torch_backend_has_its_own_cache_key_and_collection(base_folder, tmp_path):
     from assistant.config import Settings
-    from assistant.embeddings import build_embedder
+    from assistant.generators import build_embedder
     from assistant.store import collection_name
 
     s = Settings(embedder="e5-torch", index_dir=tmp_path, embedding_cache=tmp_path / "c.sqlite")

@@ -84,7 +84,7 @@ def test_retrieval_ranks_with_the_adapter_and_reports_the_model_cosine(corpus_in
 
 
 def test_settings_switch_the_adapter_on_and_off(make_settings):
-    from assistant.embeddings import build_embedder
+    from assistant.generators import build_embedder
 
     on, off = build_embedder(make_settings(query_adapter=True)), build_embedder(make_settings())
     try:

@@ -114,7 +114,8 @@ def _slices(questions: list[str], per: int) -> tuple[list[str], list[str]]:
 def run(cfg: BenchConfig, log: Log) -> dict[str, Any]:
     """Run the whole bench; returns the results (also written to ``cfg.out/results.json``)."""
     from assistant.config import Settings
-    from assistant.embeddings import CachedEmbeddings, build_engine
+    from assistant.embeddings import CachedEmbeddings
+    from assistant.generators import build_engine
     from evals.bench.corpora import parse_size
     from evals.bench.procs import OtherCpu
 
