@@ -22,7 +22,7 @@ from assistant.config import Settings, get_settings
 from assistant.conversation import ConversationStore, RuleRewriter, Turn, known_entities
 from assistant.embeddings import CachedEmbeddings
 from assistant.feedback import FeedbackStore, Rating
-from assistant.generators import build_answerer, build_condenser, build_embedder, build_reader
+from assistant.generators import build_answerer, build_condenser, build_embedder, build_extractive, build_reader
 from assistant.guard import strip_instructions
 from assistant.indexer import Indexer, ProgressFn
 from assistant.models import Answer, Filters, IngestReport, ScoredChunk, SearchHit, SearchResponse
@@ -69,6 +69,9 @@ class Assistant:
                                    candidates=s.candidates, dedup_threshold=s.dedup_threshold)
         self.reader = build_reader(s, self.embedder)
         self.answerer = answerer or build_answerer(s, reader=self.reader)
+        # Reply letters are always extractive: a letter asks several questions, and a local LLM takes minutes per
+        # answer on this hardware (docs/llm.md); the facade hands drafting this answerer.
+        self.letter_answerer = build_extractive(s, self.reader)
         self._condenser = build_condenser(s)
         self._gen: Generation | None = None
         self._gen_stamp: float = -1
@@ -338,7 +341,7 @@ class Assistant:
             raise InvalidQuestion(
                 f"Pesan terlalu panjang ({len(text)} karakter; maksimum {self.settings.draft_max_chars}).")
         self.generation()
-        return draft_reply(self, self.answerer, text)
+        return draft_reply(self, self.letter_answerer, text)
 
     def check_application(self, text: str | bytes, filename: str | None = None) -> CheckResult:
         """Readiness checklist of a draft UCCN application (text, or bytes of a txt/md/docx/pdf file);

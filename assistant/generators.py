@@ -100,11 +100,16 @@ def build_reader(settings: Settings, embedder: Embedder | None = None) -> Reader
                   calibration=settings.abstain_calibration)
 
 
+def build_extractive(settings: Settings, reader: Reader | None = None) -> ExtractiveAnswerer:
+    """The extractive answerer with the settings' sentence limits, over ``reader`` (shared when given)."""
+    return ExtractiveAnswerer(reader or build_reader(settings), settings.answer_max_sentences,
+                              settings.answer_score_margin)
+
+
 def build_answerer(settings: Settings, chat_model: BaseChatModel | None = None,
                    support_scorer: Any = None, reader: Reader | None = None) -> Answerer:
     """The answerer the settings select: extractive, or an LLM answerer with the extractive one as fallback."""
-    extractive = ExtractiveAnswerer(reader or build_reader(settings), settings.answer_max_sentences,
-                                    settings.answer_score_margin)
+    extractive = build_extractive(settings, reader)
     model = chat_model if chat_model is not None else build_chat_model(settings)
     if model is None:
         return extractive

@@ -36,7 +36,7 @@ def run(assistant, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     gen = assistant.generation()
     rows = []
     for it in items:
-        reply = draft_reply(assistant, assistant.answerer, it["message"])
+        reply = draft_reply(assistant, assistant.letter_answerer, it["message"])
         kf = key_fact_scores(it["key_facts"], reply.draft)
         passages = {}
         for c in reply.citations:

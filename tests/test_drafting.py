@@ -54,7 +54,7 @@ def _cited_numbers(text: str) -> list[int]:
 
 
 def test_letter_over_the_corpus(corpus_assistant):
-    reply = draft_reply(corpus_assistant, corpus_assistant.answerer, BANYUWANGI)
+    reply = draft_reply(corpus_assistant, corpus_assistant.letter_answerer, BANYUWANGI)
     assert isinstance(reply, DraftReply) and reply.text == reply.draft
     letter = reply.draft
     # Form: salutation to the sender, opening, one numbered paragraph per question, closing, signature.
@@ -79,7 +79,7 @@ def test_letter_over_the_corpus(corpus_assistant):
 def test_elliptical_items_borrow_their_subject(corpus_assistant):
     msg = ("Selamat pagi. Dinas Pariwisata Kota Ambon hendak memasang logo \"UNESCO Creative City\" pada suvenir "
            "yang akan dijual. Apakah diperbolehkan? Izinnya ke mana?")
-    reply = draft_reply(corpus_assistant, corpus_assistant.answerer, msg)
+    reply = draft_reply(corpus_assistant, corpus_assistant.letter_answerer, msg)
     assert [q.question for q in reply.questions] == ["Apakah diperbolehkan?", "Izinnya ke mana?"]
     # Each item borrows the topic sentence; words the index never uses ("suvenir") are left out of the query.
     for q in reply.questions:
@@ -91,6 +91,6 @@ def test_elliptical_items_borrow_their_subject(corpus_assistant):
 
 
 def test_a_message_without_questions_is_answered_as_one(corpus_assistant):
-    reply = draft_reply(corpus_assistant, corpus_assistant.answerer,
+    reply = draft_reply(corpus_assistant, corpus_assistant.letter_answerer,
                         "Informasi tentang Kota Kreatif UNESCO bidang Musik di Indonesia")
     assert len(reply.questions) == 1 and reply.draft.startswith("Yth. Bapak/Ibu,")

@@ -267,13 +267,55 @@ def _one_size(cfg: BenchConfig, size: str, base: Any, inner: Any, shared: Any, p
     per = min(cfg.requests, 20) if cfg.quick else cfg.requests
     slices = _slices(questions, per)
     r["http"] = {}
+    sentences = _sentence_vectors(settings, shared, log)
+    r["sentence_vectors"] = {"sentences": len(sentences[0]), "embedded_now": sentences[2]}
     for store in cfg.stores:
         log(f"  HTTP, {store} store: {len(slices[0])} + {len(slices[1])} questions per endpoint")
-        r["http"][store] = serve_bench(settings.index_dir, store, slices, warm, cfg.out / "logs" / size / store,
-                                       cfg.clients, split_processes=not cfg.quick)
+        logs = cfg.out / "logs" / size / store
+        _seed_server_cache(inner, logs / "serve-embedding-cache.sqlite", sentences)
+        r["http"][store] = serve_bench(settings.index_dir, store, slices, warm, logs, cfg.clients,
+                                       split_processes=not cfg.quick)
         r["http"][store]["loadavg_1min_after"] = round(os.getloadavg()[0], 2)
     r["loadavg_1min"].append(round(os.getloadavg()[0], 2))
     return r
+
+
+def _sentence_vectors(settings: Any, shared: Any, log: Any) -> tuple[list[str], Any, int]:
+    """The reader's sentence vectors of every chunk in the index, as an ingest leaves them in the embedding cache
+    (``reader_sentence_vectors="ingest"``); the bench's precomputed indexes skip the indexer, so the missing ones
+    are embedded here, outside every timed phase. Empty with ``"query"`` (the server then embeds at question
+    time, which is what that setting measures)."""
+    import numpy as np
+
+    from assistant.reading.candidates import chunk_sentences
+    from assistant.store import GenerationStore, collection_name
+
+    if settings.reader_sentence_vectors != "ingest":
+        return [], np.zeros((0, shared.dim), dtype=np.float32), 0
+    gen = GenerationStore(Path(settings.index_dir), collection_name(settings.collection_prefix, shared.model_name,
+                                                                      shared.dim)).load()
+    texts = list(dict.fromkeys(s.embed_text for c in gen.chunks for s in chunk_sentences(c.text)))
+    found = shared.lookup(texts)
+    missing = [t for i, t in enumerate(texts) if i not in found]
+    if missing:
+        log(f"  reader sentence vectors: {len(missing)} of {len(texts)} not cached, embedding them (as ingest would)")
+    vecs = shared.embed_documents_np(texts)
+    return texts, vecs, len(missing)
+
+
+def _seed_server_cache(inner: Any, path: Path, sentences: tuple[list[str], Any, int]) -> None:
+    """A fresh server cache holding the index's sentence vectors and nothing else (no query vectors: every
+    question is new to the server)."""
+    from assistant.embeddings import CachedEmbeddings
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    cache = CachedEmbeddings(inner, path)
+    try:
+        cache.store(sentences[0], sentences[1])
+    finally:
+        cache.close()
 
 
 def _zeros(a: Any) -> Any:
