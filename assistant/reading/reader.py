@@ -3,8 +3,9 @@ and whether any does.
 
 The steps, each its own module: candidate sentences of the top chunks (:mod:`.candidates`), generic features
 (:mod:`.features`), a trained ranker's score per sentence (:mod:`.selector`) and a calibrated probability that
-the best of them answer (:mod:`.abstainer`). Everything that answers — the extractive answerer, the LLM answerer
-(its context), reply drafting and the readiness check — reads through one ``Reader``.
+the best of them answer (:mod:`.abstainer`). Everything that answers a question — the extractive answerer, the LLM
+answerer (whether to call the model at all), reply drafting — reads through one ``Reader``. (The readiness check
+does not answer questions: it cites, per checklist item, the corpus sentence stating that requirement.)
 
 Sentence vectors: the features include each sentence's cosine to the question in the embedding model's space.
 Sentences are embedded once, at ingest (``Indexer``), and looked up by content hash in the embedding cache here;
