@@ -32,6 +32,8 @@ _stem_lock = threading.Lock()
 
 def fold(text: str) -> str:
     """Lower-case and strip accents (é → e) so that matching ignores them."""
+    if text.isascii():  # nothing to decompose or strip (most of the corpus): the same result, ~20× faster
+        return text.lower()
     text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c)).lower()
 

@@ -90,8 +90,10 @@ def kind_match(asked: Asked, v: Values, question_values: Values) -> bool:
     return False
 
 
+@lru_cache(maxsize=50_000)
 def says_unknown(text: str) -> bool:
-    """The sentence states that something is not known or not confirmed (:data:`~assistant.lexicon.UNKNOWN_PHRASES`)."""
+    """The sentence states that something is not known or not confirmed (:data:`~assistant.lexicon.UNKNOWN_PHRASES`;
+    memoised like :func:`values`)."""
     f = fold(text)
     return any(p in f for p in UNKNOWN_PHRASES)
 
