@@ -25,6 +25,27 @@ def embedder():
     emb.close()
 
 
+_READER: list = []
+
+
+@pytest.fixture(scope="session")
+def real_reader(embedder):
+    """The trained reader over the real embedding model, for tests that build answerers by hand (through
+    :func:`extractive`): without sentence vectors it sees none of the cosines it was trained on and abstains."""
+    from assistant.reading.reader import Reader
+
+    _READER[:] = [Reader(embedder)]
+    yield _READER[0]
+    _READER.clear()
+
+
+def extractive():
+    """The extractive answerer over :func:`real_reader` (request that fixture, e.g. with ``usefixtures``)."""
+    from assistant.answer import ExtractiveAnswerer
+
+    return ExtractiveAnswerer(_READER[0])
+
+
 @pytest.fixture
 def make_settings(tmp_path):
     from assistant.config import Settings

@@ -15,6 +15,7 @@ import time
 from typing import NamedTuple
 
 import pytest
+from conftest import extractive
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
@@ -26,22 +27,7 @@ from assistant.conversation import LLMCondenser, RuleRewriter, Turn
 from assistant.models import Chunk, ScoredChunk
 from assistant.text import sentences
 
-_READER: list = []
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _real_reader(embedder):
-    """The extractive fallback reads with the real embedding model, as it does in the assistant: without sentence
-    vectors the trained reader sees none of the cosines it was trained on and abstains."""
-    from assistant.reading.reader import Reader
-
-    _READER[:] = [Reader(embedder)]
-    yield
-    _READER.clear()
-
-
-def extractive() -> ExtractiveAnswerer:
-    return ExtractiveAnswerer(_READER[0])
+pytestmark = pytest.mark.usefixtures("real_reader")
 
 Q = "Kapan UCCN didirikan dan Bandung masuk bidang apa?"
 

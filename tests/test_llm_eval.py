@@ -11,30 +11,15 @@ import json
 from types import SimpleNamespace
 
 import pytest
+from conftest import extractive
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from assistant.answer import ExtractiveAnswerer
 from assistant.answer.llm import LLMAnswerer
 from assistant.models import Chunk, ScoredChunk
 from evals.datasets import Dataset, GoldItem, sample_dataset
 from evals.llm_eval import LLMTap, ReplayChatModel, summarize_llm
 
-_READER: list = []
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _real_reader(embedder):
-    """The extractive fallback reads with the real embedding model, as it does in the assistant: without sentence
-    vectors the trained reader sees none of the cosines it was trained on and abstains."""
-    from assistant.reading.reader import Reader
-
-    _READER[:] = [Reader(embedder)]
-    yield
-    _READER.clear()
-
-
-def extractive() -> ExtractiveAnswerer:
-    return ExtractiveAnswerer(_READER[0])
+pytestmark = pytest.mark.usefixtures("real_reader")
 
 
 def _gold(n: int, unanswerable_every: int = 4) -> Dataset:

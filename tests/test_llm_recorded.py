@@ -18,31 +18,14 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import extractive
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from assistant.answer import ExtractiveAnswerer
 from assistant.answer.citations import citation_numbers
 from assistant.answer.llm import LLMAnswerer, build_prompt, format_context
 from assistant.models import Chunk, ScoredChunk
 from assistant.support import SupportScorer
-
-_READER: list = []
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _real_reader(embedder):
-    """The extractive fallback reads with the real embedding model, as it does in the assistant: without sentence
-    vectors the trained reader sees none of the cosines it was trained on and abstains."""
-    from assistant.reading.reader import Reader
-
-    _READER[:] = [Reader(embedder)]
-    yield
-    _READER.clear()
-
-
-def extractive() -> ExtractiveAnswerer:
-    return ExtractiveAnswerer(_READER[0])
 
 DATA = Path(__file__).parent / "data" / "llm_recorded_qwen15b.jsonl"
 _DOC = re.compile(r'<dokumen n="(\d+)" judul="([^"]*)"(?: bagian="([^"]*)")?(?: tanggal="([^"]*)")?>\n'
@@ -94,7 +77,8 @@ def _both(item: str, **kw):
     return question, hits, output, d
 
 
-pytestmark = pytest.mark.skipif(not RECORDED, reason=f"no recordings in {DATA}")
+pytestmark = [pytest.mark.usefixtures("real_reader"),
+              pytest.mark.skipif(not RECORDED, reason=f"no recordings in {DATA}")]
 
 
 def test_recordings_match_todays_prompt():

@@ -267,7 +267,7 @@ def _one_size(cfg: BenchConfig, size: str, base: Any, inner: Any, shared: Any, p
     per = min(cfg.requests, 20) if cfg.quick else cfg.requests
     slices = _slices(questions, per)
     r["http"] = {}
-    sentences = _sentence_vectors(settings, shared, log)
+    sentences = _sentence_vectors(settings, corpus.chunks, shared, log)
     r["sentence_vectors"] = {"sentences": len(sentences[0]), "embedded_now": sentences[2]}
     for store in cfg.stores:
         log(f"  HTTP, {store} store: {len(slices[0])} + {len(slices[1])} questions per endpoint")
@@ -280,21 +280,18 @@ def _one_size(cfg: BenchConfig, size: str, base: Any, inner: Any, shared: Any, p
     return r
 
 
-def _sentence_vectors(settings: Any, shared: Any, log: Any) -> tuple[list[str], Any, int]:
-    """The reader's sentence vectors of every chunk in the index, as an ingest leaves them in the embedding cache
+def _sentence_vectors(settings: Any, chunks: list[Any], shared: Any, log: Any) -> tuple[list[str], Any, int]:
+    """The reader's sentence vectors of the published ``chunks``, as an ingest leaves them in the embedding cache
     (``reader_sentence_vectors="ingest"``); the bench's precomputed indexes skip the indexer, so the missing ones
     are embedded here, outside every timed phase. Empty with ``"query"`` (the server then embeds at question
     time, which is what that setting measures)."""
     import numpy as np
 
     from assistant.reading.candidates import chunk_sentences
-    from assistant.store import GenerationStore, collection_name
 
     if settings.reader_sentence_vectors != "ingest":
         return [], np.zeros((0, shared.dim), dtype=np.float32), 0
-    gen = GenerationStore(Path(settings.index_dir), collection_name(settings.collection_prefix, shared.model_name,
-                                                                      shared.dim)).load()
-    texts = list(dict.fromkeys(s.embed_text for c in gen.chunks for s in chunk_sentences(c.text)))
+    texts = list(dict.fromkeys(s.embed_text for c in chunks for s in chunk_sentences(c.text)))
     found = shared.lookup(texts)
     missing = [t for i, t in enumerate(texts) if i not in found]
     if missing:
