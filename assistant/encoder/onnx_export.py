@@ -74,7 +74,7 @@ def _export_fp32(folder: Path, out: Path) -> None:
     axes = {"inputs_embeds": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
             "pooled": {0: "batch"}}
     # The tracer warns that three Python conditions become constants; each holds for every input this graph gets:
-    # the mask is always as long as the ids (no extra padding branch), padding_idx is a fixed config value, and
+    # the mask is always as long as the input (no extra padding branch), padding_idx is a fixed config value, and
     # the advanced indexing it warns about never sees negative indices. The parity tests check the result.
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
