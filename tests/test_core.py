@@ -281,7 +281,7 @@ def test_generation_is_built_while_the_new_chunks_embed(make_assistant, small_co
         "Isi": f"Festival kriya {np.random.default_rng().integers(10**9)} digelar setiap Agustus di Ternate."}))
     inner = a.embedder.inner
     full = inner.batch_cores
-    assert full == 2  # the default engine splits a batch over both cores (these tests run on 2)
+    assert full == 2  # the default engine runs a batch on both cores (these tests run on 2)
     seen: dict[str, object] = {}
     building = threading.Event()
     original_build = BM25Index.build.__func__

