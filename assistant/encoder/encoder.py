@@ -143,7 +143,7 @@ class E5Encoder:
             for a in range(0, len(seq), WINDOW):
                 windows.append((i, seq[a : a + WINDOW]))
         batches = self._batches(windows)
-        parallel = getattr(self.forward, "parallel", 1)
+        parallel = self.forward.parallel
         if parallel > 1 and len(batches) == 1 and len(batches[0]) > 1:
             batches = _split_even(batches[0])  # one batch of short texts: still give every core a share
         if parallel > 1 and len(batches) > 1:
